@@ -1,0 +1,1 @@
+"""Admin Portal for Slack: the customer Admin Portal's flows as a Slack app."""

@@ -1,0 +1,124 @@
+"""One validated settings object, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/admin-portal.db"
+
+
+class Mode(enum.StrEnum):
+    """What the process was started to do; each mode needs its own variables."""
+
+    SERVE = "serve"
+    SOCKET = "socket"
+    WORKER = "worker"
+    SANDBOX = "sandbox"
+    MIGRATE = "migrate"
+
+
+# The variables each mode cannot run without. The sandbox brings its own Slack and Stripe.
+_REQUIRED: dict[Mode, tuple[str, ...]] = {
+    Mode.SERVE: (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "STRIPE_API_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "PUBLIC_BASE_URL",
+    ),
+    Mode.SOCKET: (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "STRIPE_API_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "PUBLIC_BASE_URL",
+    ),
+    Mode.WORKER: ("SLACK_BOT_TOKEN", "STRIPE_API_KEY"),
+    Mode.SANDBOX: (),
+    Mode.MIGRATE: (),
+}
+
+
+class SettingsError(Exception):
+    """The environment does not describe a runnable configuration; the message says why."""
+
+
+class Settings(BaseSettings):
+    """Every environment variable the app reads. Secrets are `SecretStr` and never printed."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+    STRIPE_API_KEY: SecretStr | None = None
+    STRIPE_PUBLISHABLE_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    STRIPE_JS_URL: str = "https://js.stripe.com/v3/"
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    PUBLIC_BASE_URL: str | None = None
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=3000, ge=1, le=65535)
+    APP_TIMEZONE: str = "Europe/London"
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("APP_TIMEZONE")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.APP_TIMEZONE)
+
+    @property
+    def has_slack_tokens(self) -> bool:
+        return self.SLACK_BOT_TOKEN is not None or self.SLACK_APP_TOKEN is not None
+
+    def missing_for(self, mode: Mode) -> list[str]:
+        """The variables `mode` needs that are unset or empty, in a stable order."""
+        missing = []
+        for name in _REQUIRED[mode]:
+            value = getattr(self, name)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text:
+                missing.append(name)
+        return missing
+
+    def require(self, mode: Mode) -> Settings:
+        missing = self.missing_for(mode)
+        if missing:
+            raise SettingsError(
+                f"Cannot start '{mode.value}': set {', '.join(missing)} in the environment "
+                "(see the configuration table in README.md)."
+            )
+        return self
+
+
+def load_settings(mode: Mode, environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the environment for `mode`, naming every bad or missing variable."""
+    try:
+        settings = Settings(**environ) if environ is not None else Settings()  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"Invalid configuration: {problems}") from exc
+    return settings.require(mode)

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy 2 models, sessions and queries; Alembic migrations."""

@@ -1,0 +1,320 @@
+"""Typed SQLAlchemy 2 models for everything the portal keeps.
+
+Money columns end in `_minor` (integer minor units, pence for GBP). Datetimes are aware UTC.
+Enums are stored as their lowercase values in plain strings with CHECK constraints, so the
+same schema works on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.enums import (
+    EventSource,
+    InvoiceKind,
+    InvoiceStatus,
+    LedgerKind,
+    LineUnit,
+    PaymentStatus,
+    Role,
+    VatTreatment,
+)
+from store.types import ScaledDecimal, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+minor = Annotated[int, mapped_column(BigInteger)]
+utc = Annotated[datetime, mapped_column(UTCDateTime())]
+currency = Annotated[str, mapped_column(String(3))]
+slack_id = Annotated[str, mapped_column(String(32))]
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {
+        Role: _enum(Role, "role"),
+        VatTreatment: _enum(VatTreatment, "vat_treatment"),
+        InvoiceKind: _enum(InvoiceKind, "invoice_kind"),
+        InvoiceStatus: _enum(InvoiceStatus, "invoice_status"),
+        LineUnit: _enum(LineUnit, "line_unit"),
+        LedgerKind: _enum(LedgerKind, "ledger_kind"),
+        PaymentStatus: _enum(PaymentStatus, "payment_status"),
+        EventSource: _enum(EventSource, "event_source"),
+    }
+
+
+class Workspace(Base):
+    """A Slack workspace (team) the app is installed in."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[intpk]
+    team_id: Mapped[slack_id] = mapped_column(unique=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[utc]
+
+    account: Mapped[Account | None] = relationship(back_populates="workspace")
+
+
+class Account(Base):
+    """A customer account of the vendor: what the web Admin Portal administers."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[intpk]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), unique=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    vat_reference: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    billing_forename: Mapped[str | None] = mapped_column(String(100))
+    billing_surname: Mapped[str | None] = mapped_column(String(100))
+    billing_line1: Mapped[str | None] = mapped_column(String(200))
+    billing_line2: Mapped[str | None] = mapped_column(String(200))
+    billing_town: Mapped[str | None] = mapped_column(String(100))
+    billing_postcode: Mapped[str | None] = mapped_column(String(20))
+    billing_country: Mapped[str | None] = mapped_column(String(2))
+    currency: Mapped[currency] = mapped_column(default="GBP")
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    card_brand: Mapped[str | None] = mapped_column(String(32))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    card_exp_month: Mapped[int | None]
+    card_exp_year: Mapped[int | None]
+    card_payment_method_id: Mapped[str | None] = mapped_column(String(64))
+    autopay: Mapped[bool] = mapped_column(Boolean, default=True)
+    finance_channel_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[utc]
+    updated_at: Mapped[utc]
+
+    workspace: Mapped[Workspace] = relationship(back_populates="account")
+    users: Mapped[list[AccountUser]] = relationship(
+        back_populates="account", order_by="AccountUser.added_at"
+    )
+
+
+class AccountUser(Base):
+    """A Slack user's role on an account."""
+
+    __tablename__ = "account_users"
+    __table_args__ = (UniqueConstraint("account_id", "slack_user_id"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[slack_id]
+    role: Mapped[Role]
+    added_by: Mapped[slack_id]
+    added_at: Mapped[utc]
+
+    account: Mapped[Account] = relationship(back_populates="users")
+
+
+class PasswordCredential(Base):
+    """The account's portal password: an Argon2id hash and the lockout counters."""
+
+    __tablename__ = "password_credentials"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    changed_at: Mapped[utc]
+
+
+class CreditPriceTier(Base):
+    """The price of one credit when buying at least `min_quantity` (up to `max_quantity`)."""
+
+    __tablename__ = "credit_price_tiers"
+    __table_args__ = (UniqueConstraint("currency", "min_quantity"),)
+
+    id: Mapped[intpk]
+    min_quantity: Mapped[int]
+    max_quantity: Mapped[int | None]
+    unit_price_minor: Mapped[minor]
+    currency: Mapped[currency]
+
+
+class Service(Base):
+    """An entry of the service catalogue, sold by the hour."""
+
+    __tablename__ = "services"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    hourly_rate_minor: Mapped[minor]
+    currency: Mapped[currency]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class InvoiceNumberCounter(Base):
+    """The next invoice number, taken and advanced in the invoice's own transaction."""
+
+    __tablename__ = "invoice_number_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, unique=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[InvoiceKind]
+    issue_date: Mapped[date] = mapped_column(Date)
+    tax_point: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[currency]
+    vat_treatment: Mapped[VatTreatment]
+    vat_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    customer_vat_reference: Mapped[str | None] = mapped_column(String(20))
+    net_minor: Mapped[minor]
+    vat_minor: Mapped[minor]
+    gross_minor: Mapped[minor]
+    status: Mapped[InvoiceStatus] = mapped_column(default=InvoiceStatus.OPEN)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    creation_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[utc]
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: Mapped[intpk]
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal] = mapped_column(ScaledDecimal(2))
+    unit: Mapped[LineUnit]
+    unit_price_minor: Mapped[minor]
+    net_minor: Mapped[minor]
+    vat_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    vat_minor: Mapped[minor]
+    gross_minor: Mapped[minor]
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class CreditLedgerEntry(Base):
+    """One movement of credits: a purchase (granted once its invoice is paid) or usage."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (UniqueConstraint("account_id", "reference"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[LedgerKind]
+    credits: Mapped[int] = mapped_column(BigInteger)  # positive adds, negative uses
+    reason: Mapped[str] = mapped_column(String(200))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(128))
+    occurred_at: Mapped[utc]
+    created_at: Mapped[utc]
+
+
+class Payment(Base):
+    """One attempt to charge for one or more invoices; the row exists before Stripe is asked."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_minor: Mapped[minor]
+    currency: Mapped[currency]
+    attempt: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_payment_method_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[PaymentStatus] = mapped_column(default=PaymentStatus.CREATED)
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[utc]
+    updated_at: Mapped[utc]
+
+    invoices: Mapped[list[Invoice]] = relationship(secondary="payment_invoices")
+
+
+class PaymentInvoice(Base):
+    """Which invoices a payment covers."""
+
+    __tablename__ = "payment_invoices"
+
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), primary_key=True
+    )
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+
+
+class ProcessedEvent(Base):
+    """A Slack request key or Stripe event id already acted on; the unique key is the guard."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("source", "key"),)
+
+    id: Mapped[intpk]
+    source: Mapped[EventSource]
+    key: Mapped[str] = mapped_column(String(255))
+    processed_at: Mapped[utc]
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[intpk]
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(32))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[utc]
