@@ -28,7 +28,9 @@ def parse_email(text: str, *, field: str = EMAIL_FIELD) -> str:
         # Offline: syntax and domain shape only, no DNS look-up on the request path.
         return str(validate_email(text.strip(), check_deliverability=False).normalized)
     except EmailNotValidError as exc:
-        raise FieldError(field, f"Enter a valid email address, like name@example.com ({exc}).") from exc
+        raise FieldError(
+            field, f"Enter a valid email address, like name@example.com ({exc})."
+        ) from exc
 
 
 def parse_phone(text: str, *, country: str, field: str = PHONE_FIELD) -> str:
@@ -37,7 +39,9 @@ def parse_phone(text: str, *, country: str, field: str = PHONE_FIELD) -> str:
     try:
         number = phonenumbers.parse(text.strip(), region)
     except phonenumbers.NumberParseException as exc:
-        raise FieldError(field, "Enter a phone number, like 020 7946 0018 or +44 20 7946 0018.") from exc
+        raise FieldError(
+            field, "Enter a phone number, like 020 7946 0018 or +44 20 7946 0018."
+        ) from exc
     if not phonenumbers.is_valid_number(number):
         raise FieldError(
             field,
@@ -64,9 +68,7 @@ def parse_company_name(text: str) -> str:
 
 
 def account_for_team(*, session: Session, team_id: str) -> Account | None:
-    return session.scalar(
-        select(Account).join(Workspace).where(Workspace.team_id == team_id)
-    )
+    return session.scalar(select(Account).join(Workspace).where(Workspace.team_id == team_id))
 
 
 @dataclass(frozen=True, slots=True)

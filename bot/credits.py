@@ -39,7 +39,9 @@ def credits_on_invoice(invoice: Invoice) -> int:
     return int(quantity)
 
 
-def grant_for_invoice(*, session: Session, invoice: Invoice, now: datetime) -> CreditLedgerEntry | None:
+def grant_for_invoice(
+    *, session: Session, invoice: Invoice, now: datetime
+) -> CreditLedgerEntry | None:
     """Add the credits a paid invoice bought; doing it again for the same invoice is a no-op."""
     if invoice.kind is not InvoiceKind.CREDITS:
         return None

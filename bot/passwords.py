@@ -20,7 +20,7 @@ from bot import audit
 from bot.errors import FieldError
 from store.models import Account, PasswordCredential
 
-NEW_PASSWORD_FIELD = "new_password"
+NEW_PASSWORD_FIELD = "new_password"  # noqa: S105 - a form field name
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # Argon2 takes any length; this stops a megabyte "password" wasting CPU
 MAX_FAILURES = 5
@@ -58,14 +58,19 @@ class PasswordCheck:
                 f"{self.locked_until:%H:%M} UTC."
             )
         tries = "try" if self.attempts_left == 1 else "tries"
-        return f"That password is not right. {self.attempts_left} {tries} left before a 15-minute lock."
+        return (
+            f"That password is not right. {self.attempts_left} {tries} left "
+            "before a 15-minute lock."
+        )
 
 
 @cache
 def _common_passwords() -> frozenset[str]:
     text = resources.files("bot").joinpath("data/common-passwords.txt").read_text("utf-8")
     return frozenset(
-        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
     )
 
 
@@ -82,6 +87,19 @@ def _is_simple_run(password: str) -> bool:
     return False
 
 
+_LEGAL_SUFFIXES = frozenset(
+    {"ltd", "limited", "plc", "llp", "lp", "inc", "llc", "gmbh", "ag", "sa", "sas", "bv", "srl"}
+)
+
+
+def _company_forms(company_name: str) -> set[str]:
+    """The company name squashed to letters and digits, with and without "Ltd" and the like."""
+    words = ["".join(ch for ch in word if ch.isalnum()) for word in company_name.lower().split()]
+    words = [word for word in words if word]
+    core = [word for word in words if word not in _LEGAL_SUFFIXES]
+    return {"".join(words), "".join(core)}
+
+
 def check_strength(password: str, *, company_name: str, email: str) -> None:
     """Refuse a weak new password with a `FieldError` that says what to change."""
     if len(password) < MIN_LENGTH:
@@ -90,13 +108,14 @@ def check_strength(password: str, *, company_name: str, email: str) -> None:
         raise FieldError(NEW_PASSWORD_FIELD, f"Use at most {MAX_LENGTH} characters.")
     lowered = password.lower()
     squashed = "".join(ch for ch in lowered if ch.isalnum())
-    company = "".join(ch for ch in company_name.lower() if ch.isalnum())
-    if len(company) >= 4 and company in squashed:
+    if any(len(name) >= 4 and name in squashed for name in _company_forms(company_name)):
         raise FieldError(NEW_PASSWORD_FIELD, "Don't use the company name in the password.")
     email = email.strip().lower()
     local_part = email.split("@", 1)[0]
     if email and (email in lowered or (len(local_part) >= 4 and local_part in lowered)):
-        raise FieldError(NEW_PASSWORD_FIELD, "Don't use the account's email address in the password.")
+        raise FieldError(
+            NEW_PASSWORD_FIELD, "Don't use the account's email address in the password."
+        )
     common = _common_passwords()
     if lowered in common or _trimmed(password) in common or _is_simple_run(lowered):
         raise FieldError(

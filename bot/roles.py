@@ -15,7 +15,7 @@ class Action(enum.StrEnum):
     PAY_INVOICES = "pay_invoices"
     MANAGE_PAYMENT_DETAILS = "manage_payment_details"
     UPDATE_CONTACT_DETAILS = "update_contact_details"
-    CHANGE_PASSWORD = "change_password"
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name
     MANAGE_USERS = "manage_users"
     SET_VAT_DETAILS = "set_vat_details"
     SET_FINANCE_CHANNEL = "set_finance_channel"

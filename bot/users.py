@@ -101,7 +101,11 @@ def change_role(
 ) -> AccountUser:
     _lock_account(session, account.id)
     member = _member(session, account.id, slack_user_id)
-    if member.role is Role.ADMIN and role is not Role.ADMIN and _admin_count(session, account.id) == 1:
+    if (
+        member.role is Role.ADMIN
+        and role is not Role.ADMIN
+        and _admin_count(session, account.id) == 1
+    ):
         raise UserFacingError(
             f"<@{slack_user_id}> is the account's only admin: make someone else an admin first."
         )

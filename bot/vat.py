@@ -66,8 +66,13 @@ def vat_rate(treatment: VatTreatment, on: date) -> Decimal:
     return Decimal(0)
 
 
-def _vat_prefix(country: str) -> str:
-    return "EL" if country == "GR" else country
+def _allowed_prefixes(country: str) -> tuple[str, ...]:
+    """The prefixes a reference for `country` may carry; the first is added when none is."""
+    if country == "XI":
+        return ("XI", "GB")  # Northern Ireland traders hold one number under both prefixes
+    if country == "GB":
+        return ("GB", "XI")
+    return ("EL",) if country == "GR" else (country,)
 
 
 def normalise_vat_reference(country: str, raw: str | None) -> str | None:
@@ -84,7 +89,7 @@ def normalise_vat_reference(country: str, raw: str | None) -> str | None:
     if country not in UK and country not in EU_MEMBER_STATES:
         return compact  # kept for the invoice; it does not change the VAT treatment
 
-    allowed = ("GB", "XI") if country in UK else (_vat_prefix(country),)
+    allowed = _allowed_prefixes(country)
     given_prefix = compact[:2] if compact[:2].isalpha() else None
     if given_prefix is None:
         compact = allowed[0] + compact

@@ -26,7 +26,8 @@ def alembic_config(url: str) -> Config:
 
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
+    if head is None:
+        raise RuntimeError(f"no migrations found under {MIGRATIONS}")
     return head
 
 

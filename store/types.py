@@ -59,4 +59,5 @@ class ScaledDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return (Decimal(value) / self._factor).quantize(Decimal(1).scaleb(-self.places))
+        exact: Decimal = Decimal(value).scaleb(-self.places)
+        return exact
