@@ -21,7 +21,13 @@ install: $(STAMP) ## Create .venv and install the app with its pinned dependenci
 run: $(STAMP) ## Migrate the database, then start the app
 	$(BIN)/python -m bot migrate
 
-test: $(STAMP) ## Lint, type-check and run the whole test suite
+# The browser tests drive Debian's Chromium; nothing downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM) ## Lint, type-check and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

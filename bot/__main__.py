@@ -6,7 +6,14 @@ import argparse
 import logging
 import sys
 
-from bot.settings import Mode, SettingsError, load_settings
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.app import create_app
+from bot.deps import Deps, build_deps
+from bot.logs import configure_logging
+from bot.server import BackgroundServer, serve_with_gunicorn
+from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.web import create_web_app
 from store.db import make_engine
 from store.migrate import current_revision, upgrade_to_head
 
@@ -15,6 +22,7 @@ log = logging.getLogger("bot")
 
 def _migrate(_args: argparse.Namespace) -> int:
     settings = load_settings(Mode.MIGRATE)
+    configure_logging(settings.LOG_LEVEL)
     engine = make_engine(settings.DATABASE_URL)
     try:
         upgrade_to_head(engine)
@@ -26,17 +34,77 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(mode: Mode, args: argparse.Namespace) -> tuple[Settings, Deps]:
+    settings = load_settings(mode)
+    configure_logging(settings.LOG_LEVEL)
+    deps = build_deps(settings)
+    if not args.no_migrate:
+        upgrade_to_head(deps.engine)
+    deps.engine.dispose()  # no pooled connection may be inherited by forked workers
+    return settings, deps
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings, deps = _prepare(Mode.SERVE, args)
+    log.info("serving Slack on http://%s:%s/slack/events", settings.HOST, settings.PORT)
+    serve_with_gunicorn(settings, deps, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def _socket(args: argparse.Namespace) -> int:
+    settings, deps = _prepare(Mode.SOCKET, args)
+    app_token = settings.SLACK_APP_TOKEN.get_secret_value() if settings.SLACK_APP_TOKEN else ""
+    bolt = create_app(settings, deps)
+    web = BackgroundServer(create_web_app(settings, deps, bolt), settings.HOST, settings.PORT)
+    web.start()  # the secure pages and /healthz still need HTTP
+    log.info("Socket Mode; secure pages on %s", web.url)
+    try:
+        SocketModeHandler(bolt, app_token).start()  # type: ignore[no-untyped-call]
+    finally:
+        web.stop()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """`make run`: real Slack when tokens are set, else the sandbox."""
+    settings = load_settings(Mode.MIGRATE)
+    if settings.SLACK_APP_TOKEN is not None:
+        return _socket(args)
+    if settings.SLACK_BOT_TOKEN is not None:
+        return _serve(args)
+    print(
+        "No Slack tokens are set, and the local sandbox (a Slack-like page for trying every "
+        "flow) is not part of this version yet.\n"
+        "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP) or SLACK_BOT_TOKEN and "
+        "SLACK_APP_TOKEN (Socket Mode); see README.md.",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Admin Portal for Slack")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     migrate = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest migration")
     migrate.set_defaults(func=_migrate)
+    for name, func, text in (
+        ("run", _run, "real Slack when tokens are set (Socket Mode with SLACK_APP_TOKEN)"),
+        ("serve", _serve, "serve Slack's request URL and the secure pages under gunicorn"),
+        ("socket", _socket, "Socket Mode for development (needs SLACK_APP_TOKEN)"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument(
+            "--no-migrate", action="store_true", help="don't upgrade the database first"
+        )
+        sub.set_defaults(func=func)
+        if name == "serve":
+            sub.add_argument("--workers", type=int, default=2)
+            sub.add_argument("--threads", type=int, default=8)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     try:
         return int(args.func(args))
     except SettingsError as exc:

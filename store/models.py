@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -197,9 +198,11 @@ class InvoiceNumberCounter(Base):
 
 class Invoice(Base):
     __tablename__ = "invoices"
+    # Keyset paging of one account's invoices, newest first, at any depth.
+    __table_args__ = (Index("ix_invoices_account_id_sequence", "account_id", "sequence"),)
 
     id: Mapped[intpk]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     sequence: Mapped[int] = mapped_column(BigInteger, unique=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[InvoiceKind]
@@ -318,3 +321,41 @@ class AuditEntry(Base):
     source: Mapped[str] = mapped_column(String(32))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[utc]
+
+
+# One-time links to the secure pages and the password window (docs/adr/0003).
+# Imported here so this section could be appended without touching the header.
+from store.enums import LinkPurpose  # noqa: E402
+
+
+class OneTimeLink(Base):
+    """A signed link to a secure page: one user, one account, one purpose, 10 minutes, once.
+
+    Only the SHA-256 of the token is kept; the token itself lives in the link alone.
+    """
+
+    __tablename__ = "one_time_links"
+
+    id: Mapped[intpk]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(_enum(LinkPurpose, "link_purpose"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    slack_user_id: Mapped[slack_id]
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # where to answer in Slack
+    created_at: Mapped[utc]
+    expires_at: Mapped[utc]
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordWindow(Base):
+    """Until when a user who confirmed the password may make sensitive changes from Slack."""
+
+    __tablename__ = "password_windows"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    confirmed_until: Mapped[utc]

@@ -229,7 +229,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("sequence", name=op.f("uq_invoices_sequence")),
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_invoices_account_id"), ["account_id"], unique=False)
+        batch_op.create_index("ix_invoices_account_id_sequence", ["account_id", "sequence"], unique=False)
 
     op.create_table(
         "password_credentials",
@@ -393,7 +393,7 @@ def downgrade() -> None:
     op.drop_table("payments")
     op.drop_table("password_credentials")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_invoices_account_id"))
+        batch_op.drop_index("ix_invoices_account_id_sequence")
 
     op.drop_table("invoices")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:

@@ -1,0 +1,58 @@
+"""The composition root: builds the Bolt app with every handler and the one error policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+import handlers
+from bot.deps import Deps
+from bot.portal import first_time
+from bot.settings import Settings
+from handlers._support import error_text, tell_user
+from store.db import transaction
+from store.enums import EventSource
+
+
+def create_app(settings: Settings, deps: Deps) -> App:
+    signing_secret = settings.SLACK_SIGNING_SECRET
+    app = App(
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        client=deps.slack,  # carries the bot token and SLACK_API_URL
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("bot.slack"),
+    )
+    app.middleware(_skip_repeated_events(deps))
+    handlers.register_all(app, deps)
+    app.error(_on_error)
+    return app
+
+
+def _skip_repeated_events(deps: Deps) -> Callable[..., Any]:
+    """Events API retries carry the same `event_id`: act on each event once."""
+
+    def middleware(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if isinstance(event_id, str) and event_id:
+            with transaction(deps.session_factory) as session:
+                fresh = first_time(
+                    session=session,
+                    source=EventSource.SLACK,
+                    key=f"event:{event_id}",
+                    now=deps.clock(),
+                )
+            if not fresh:
+                return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
+def _on_error(error: Exception, body: dict[str, Any], client: WebClient, respond: Any) -> None:
+    """Errors outside the guarded listeners (middleware): same policy, same wording."""
+    tell_user(error_text(error), body, client, respond)

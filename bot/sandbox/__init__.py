@@ -1,0 +1,1 @@
+"""A local imitation of Slack: a fake Web API server and a sender of signed Slack requests."""

@@ -1,0 +1,94 @@
+"""Every command, callback id, block id and action id the app uses, in one place.
+
+Builders, handlers, tests and the manifest check all read these names; nothing spells an id
+as a literal string elsewhere. Block ids of input blocks equal the field names the services
+use in `FieldError`, so a service's error lands under the right field.
+"""
+
+from __future__ import annotations
+
+import enum
+
+PORTAL_COMMAND = "/portal"
+
+
+class Act(enum.StrEnum):
+    """`action_id`s of buttons, selects and dispatching inputs."""
+
+    # The menu and navigation
+    MENU_ACCOUNT = "menu_account"
+    MENU_PASSWORD = "menu_password"  # noqa: S105 - an action id
+    MENU_CARD = "menu_card"
+    MENU_CREDITS = "menu_credits"
+    MENU_BUY_CREDITS = "menu_buy_credits"
+    MENU_SERVICES = "menu_services"
+    MENU_INVOICES = "menu_invoices"
+    MENU_PAY = "menu_pay"
+    MENU_USERS = "menu_users"
+    MENU_VAT = "menu_vat"
+    MENU_FINANCE = "menu_finance"
+    MENU_HELP = "menu_help"
+    RETURN_TO_ACCOUNT = "return_to_account"
+    OPEN_LINK = "open_link"  # URL buttons: Slack still sends an action, which is only acked
+    # Account
+    SET_UP_ACCOUNT = "set_up_account"
+    UPDATE_CONTACT_DETAILS = "update_contact_details"
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action id
+    EDIT_VAT = "edit_vat"
+    CHOOSE_FINANCE_CHANNEL = "choose_finance_channel"
+    # Credits, services and invoices
+    CREDITS_INPUT = "credits_input"
+    INVOICES_PAGE = "invoices_page"
+    VIEW_INVOICE = "view_invoice"
+    # Users
+    ADD_USER = "add_user"
+    CHANGE_ROLE = "change_role"
+    REMOVE_USER = "remove_user"
+    # Inputs inside modals (one per input block)
+    COMPANY_NAME_INPUT = "company_name_input"
+    COUNTRY_INPUT = "country_input"
+    EMAIL_INPUT = "email_input"
+    PHONE_INPUT = "phone_input"
+    VAT_REFERENCE_INPUT = "vat_reference_input"
+    SERVICE_INPUT = "service_input"
+    HOURS_INPUT = "hours_input"
+    USER_INPUT = "user_input"
+    ROLE_INPUT = "role_input"
+    CHANNEL_INPUT = "channel_input"
+
+
+class Blk(enum.StrEnum):
+    """`block_id`s. Input blocks are named after the field the services validate."""
+
+    COMPANY_NAME = "company_name"
+    COUNTRY = "country"
+    EMAIL = "email"
+    PHONE = "phone"
+    VAT_REFERENCE = "vat_reference"
+    CREDITS = "credits"
+    QUOTE = "quote"
+    SERVICE = "service"
+    HOURS = "hours"
+    USER = "user"
+    ROLE = "role"
+    CHANNEL = "channel"
+    MENU = "menu"
+    NAVIGATION = "navigation"
+
+
+class Cb(enum.StrEnum):
+    """`callback_id`s of modals."""
+
+    NOTICE = "notice_view"
+    SET_UP_ACCOUNT = "set_up_account_view"
+    CONTACT_DETAILS = "contact_details_view"
+    VAT_DETAILS = "vat_details_view"
+    FINANCE_CHANNEL = "finance_channel_view"
+    PURCHASE_CREDITS = "purchase_credits_view"
+    PURCHASE_CONFIRM = "purchase_confirm_view"
+    SERVICES = "services_view"
+    SERVICES_CONFIRM = "services_confirm_view"
+    INVOICE_CREATED = "invoice_created_view"
+    INVOICE_DETAIL = "invoice_detail_view"
+    ADD_USER = "add_user_view"
+    CHANGE_ROLE = "change_role_view"

@@ -1,0 +1,36 @@
+"""The web server: Slack's one request URL, the health check, and the secure pages."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from slack_bolt import App
+from slack_bolt.adapter.flask import SlackRequestHandler
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.deps import Deps
+from bot.settings import Settings
+
+
+def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
+    web = Flask("bot", template_folder="templates")
+    web.config.update(MAX_CONTENT_LENGTH=1024 * 1024)
+    slack = SlackRequestHandler(bolt_app)
+
+    @web.post("/slack/events")
+    def slack_events() -> Response:
+        return slack.handle(request)
+
+    @web.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            with deps.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return jsonify(status="unavailable", database="unreachable"), 503
+        return jsonify(status="ok", database="ok"), 200
+
+    from bot import pages  # noqa: PLC0415 - the pages import Flask blueprints lazily
+
+    web.register_blueprint(pages.blueprint(settings, deps))
+    return web
