@@ -67,6 +67,21 @@ def parse_company_name(text: str) -> str:
     return name
 
 
+def billing_address_lines(account: Account) -> tuple[str, ...]:
+    """The billing address as an invoice prints it: attention line, street, town, postcode."""
+    attention = " ".join(
+        part for part in (account.billing_forename, account.billing_surname) if part
+    )
+    lines = (
+        attention,
+        account.billing_line1,
+        account.billing_line2,
+        account.billing_town,
+        account.billing_postcode,
+    )
+    return tuple(line.strip() for line in lines if line and line.strip())
+
+
 def account_for_team(*, session: Session, team_id: str) -> Account | None:
     return session.scalar(select(Account).join(Workspace).where(Workspace.team_id == team_id))
 

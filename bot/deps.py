@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.gateway import StripeGateway, is_stripe_itself, make_stripe_client
 from bot.settings import Settings
 from store.db import make_engine, make_session_factory
 
@@ -29,6 +30,7 @@ class Deps:
     session_factory: sessionmaker[Session]
     slack: WebClient
     clock: Callable[[], datetime]
+    gateway: StripeGateway | None = None  # None without STRIPE_API_KEY (Slack-only tests)
 
 
 def make_slack_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -59,4 +61,12 @@ def build_deps(
         session_factory=make_session_factory(engine),
         slack=make_slack_client(settings),
         clock=clock,
+        gateway=(
+            StripeGateway(
+                make_stripe_client(settings, max_network_retries=2),
+                no_redirects=is_stripe_itself(settings),
+            )
+            if settings.STRIPE_API_KEY is not None
+            else None
+        ),
     )

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import audit, credits
+from bot.accounts import billing_address_lines
 from bot.errors import InvalidTransition, NotFound
 from bot.quotes import Quote
 from store.enums import InvoiceKind, InvoiceStatus
@@ -79,12 +81,9 @@ def create_invoice(
         raise ValueError("every line of an invoice shares its currency and VAT treatment")
     rates = {q.vat_rate for q in quotes}
 
-    sequence = allocate_invoice_number(session=session)
     issue_date = now.astimezone(tz).date()
     invoice = Invoice(
         account_id=account.id,
-        sequence=sequence,
-        number=format_invoice_number(sequence),
         kind=kind,
         issue_date=issue_date,
         tax_point=issue_date,
@@ -92,6 +91,9 @@ def create_invoice(
         currency=currency,
         vat_treatment=treatment,
         vat_rate=rates.pop() if len(rates) == 1 else max(rates),
+        customer_name=account.company_name,
+        customer_address="\n".join(billing_address_lines(account)),
+        customer_country=account.billing_country or account.country,
         customer_vat_reference=account.vat_reference,
         net_minor=sum(q.net.amount_minor for q in quotes),
         vat_minor=sum(q.vat.amount_minor for q in quotes),
@@ -114,8 +116,23 @@ def create_invoice(
             for position, q in enumerate(quotes, start=1)
         ],
     )
-    session.add(invoice)
-    session.flush()
+    try:
+        # The number and the row in one savepoint: when a concurrent request with the same
+        # creation key won the race, both roll back here and no number is burnt.
+        with session.begin_nested():
+            invoice.sequence = allocate_invoice_number(session=session)
+            invoice.number = format_invoice_number(invoice.sequence)
+            session.add(invoice)
+            session.flush()
+    except IntegrityError:
+        existing = (
+            session.scalar(select(Invoice).where(Invoice.creation_key == creation_key))
+            if creation_key is not None
+            else None
+        )
+        if existing is None:
+            raise
+        return existing
     audit.record(
         session=session,
         account_id=account.id,

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     PORT: int = Field(default=3000, ge=1, le=65535)
     APP_TIMEZONE: str = "Europe/London"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The vendor, as every invoice names it. Set these in production; the defaults are
+    # placeholders for the sandbox and tests.
+    SUPPLIER_NAME: str = "Example Cloud Software Ltd"
+    SUPPLIER_ADDRESS: str = "1 Example Street\nLondon\nEC1A 1AA\nUnited Kingdom"
+    SUPPLIER_VAT_NUMBER: str = "GB000000000"
+    SUPPLIER_COMPANY_NUMBER: str = "00000000"
 
     @field_validator("APP_TIMEZONE")
     @classmethod

@@ -1,4 +1,4 @@
-"""The web server: Slack's one request URL, the health check, and the secure pages."""
+"""The web server: Slack's one request URL, the health check, the secure pages, Stripe's webhook."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.settings import Settings
 
 
 def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
-    web = Flask("bot", template_folder="templates")
+    web = Flask("bot", template_folder="templates", static_folder=None)
     web.config.update(MAX_CONTENT_LENGTH=1024 * 1024)
     slack = SlackRequestHandler(bolt_app)
 
@@ -33,4 +33,9 @@ def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
     from bot import pages  # noqa: PLC0415 - the pages import Flask blueprints lazily
 
     web.register_blueprint(pages.blueprint(settings, deps))
+
+    from bot import payment_pages, webhooks  # noqa: PLC0415 - as above
+
+    web.register_blueprint(payment_pages.blueprint(settings, deps))
+    webhooks.register_webhook(web, settings, deps)
     return web

@@ -19,6 +19,7 @@ from bot.deps import Deps
 from bot.errors import FieldError, UserFacingError
 from bot.portal import Visitor, visit
 from bot.ui import common
+from bot.ui.common import Message
 from store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -192,3 +193,65 @@ def guard(listener: Callable[..., None]) -> Callable[..., None]:
             tell_user(text, body, client, respond)
 
     return guarded
+
+
+def field_value(view: dict[str, Any], block_id: str, action_id: str, key: str = "value") -> str:
+    """One element's entry in `view.state.values`, as a string ("" when left empty).
+
+    `key` names what the element reports: `value` (text inputs), `selected_option` (selects,
+    whose option value is returned), `selected_user`, `selected_conversation`.
+    """
+    values = (view.get("state") or {}).get("values") or {}
+    entry = (values.get(block_id) or {}).get(action_id) or {}
+    found = entry.get(key)
+    if isinstance(found, dict):
+        found = found.get("value")
+    return str(found) if isinstance(found, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a submission's work decided: the ack's response, then messages to send after it."""
+
+    response: dict[str, Any] | None = None
+    replies: tuple[Message, ...] = ()  # to the person, privately
+    channel_posts: tuple[tuple[str, Message], ...] = ()  # (channel id, message)
+
+
+def submit_then_send(ack: Ack, req: Request, work: Callable[[], Answer]) -> None:
+    """Ack the submission with the work's response (or its errors), then send its messages.
+
+    Slack calls that only tell people something happen after the ack, so the modal answers
+    at once; a rejected submission sends nothing.
+    """
+    done: list[Answer] = []
+
+    def run() -> dict[str, Any] | None:
+        answer = work()
+        done.append(answer)
+        return answer.response
+
+    answer_submission(ack, run)
+    for answer in done:
+        send(req, answer)
+
+
+def send(req: Request, answer: Answer) -> None:
+    """Post the answer's channel messages, then its private replies to the person."""
+    for channel_id, message in answer.channel_posts:
+        req.client.chat_postMessage(channel=channel_id, **message)
+    for message in answer.replies:
+        req.reply(message)
+
+
+def on_button(  # noqa: PLR0917 - Bolt passes listener arguments by name, positionally bound
+    entry: Entry, deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
+) -> None:
+    """A button that starts a flow: ack, then the flow's entry."""
+    ack()
+    entry(deps, Request(body=body, client=client, respond=respond, origin=who(body)))
+
+
+def in_place(req: Request) -> bool:
+    """Whether to answer in place of the message the person clicked (navigation)."""
+    return req.body.get("type") == "block_actions"

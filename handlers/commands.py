@@ -14,7 +14,7 @@ from bot.roles import Action
 from bot.ui import menu
 from bot.ui.ids import PORTAL_COMMAND, Act
 from handlers import account, credits, invoices, services, users
-from handlers._support import Entry, Request, guard, unit_of_work, who
+from handlers._support import Entry, Request, guard, on_button, unit_of_work, who
 
 
 def show_menu(deps: Deps, req: Request) -> None:
@@ -97,13 +97,6 @@ def portal_command(
     entry(deps, req)
 
 
-def _on_button(  # noqa: PLR0917 - Bolt passes listener arguments by name, positionally bound
-    entry: Entry, deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
-) -> None:
-    ack()
-    entry(deps, Request(body=body, client=client, respond=respond, origin=who(body)))
-
-
 def _ack_only(ack: Ack) -> None:
     ack()
 
@@ -111,5 +104,5 @@ def _ack_only(ack: Ack) -> None:
 def register(app: App, deps: Deps) -> None:
     app.command(PORTAL_COMMAND)(guard(partial(portal_command, deps)))
     for action_id, entry in _menu_buttons().items():
-        app.action(action_id)(guard(partial(_on_button, entry, deps)))
+        app.action(action_id)(guard(partial(on_button, entry, deps)))
     app.action(Act.OPEN_LINK)(guard(_ack_only))

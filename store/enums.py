@@ -54,3 +54,13 @@ class PaymentStatus(enum.StrEnum):
 class EventSource(enum.StrEnum):
     SLACK = "slack"
     STRIPE = "stripe"
+
+
+class LinkPurpose(enum.StrEnum):
+    """What a one-time link to a secure page is for; the page and the link must agree."""
+
+    CONFIRM_PASSWORD = "confirm_password"  # noqa: S105 - a purpose name
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - a purpose name
+    SET_PASSWORD = "set_password"  # noqa: S105 - a purpose name
+    ADD_CARD = "add_card"  # the card page: Stripe's card field and a SetupIntent
+    PAY = "pay"  # the payment page: one payment that needs the customer (no card, or SCA)

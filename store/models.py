@@ -212,6 +212,10 @@ class Invoice(Base):
     currency: Mapped[currency]
     vat_treatment: Mapped[VatTreatment]
     vat_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    # The customer as invoiced: kept as issued, whatever the account later changes.
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_address: Mapped[str] = mapped_column(Text, default="")  # one line per line
+    customer_country: Mapped[str] = mapped_column(String(2))
     customer_vat_reference: Mapped[str | None] = mapped_column(String(20))
     net_minor: Mapped[minor]
     vat_minor: Mapped[minor]
@@ -281,6 +285,9 @@ class Payment(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[utc]
     updated_at: Mapped[utc]
+    # Who pressed Pay Now and where, so a payment settled later (webhook, reconcile) is told.
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
 
     invoices: Mapped[list[Invoice]] = relationship(secondary="payment_invoices")
 
@@ -347,6 +354,8 @@ class OneTimeLink(Base):
     created_at: Mapped[utc]
     expires_at: Mapped[utc]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A payment page link is bound to its one payment (LinkPurpose.PAY); else None.
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
 
 
 class PasswordWindow(Base):

@@ -95,3 +95,11 @@ def committing_engine(engine: Engine) -> Iterator[Engine]:
     reset_database(engine)
     yield engine
     reset_database(engine)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.ack_timing import summary  # noqa: PLC0415 - only when the suite ends
+
+    line = summary()
+    if line:
+        terminalreporter.write_line(line)

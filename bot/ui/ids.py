@@ -44,6 +44,7 @@ class Act(enum.StrEnum):
     ADD_USER = "add_user"
     CHANGE_ROLE = "change_role"
     REMOVE_USER = "remove_user"
+    USERS_PAGE = "users_page"
     # Inputs inside modals (one per input block)
     COMPANY_NAME_INPUT = "company_name_input"
     COUNTRY_INPUT = "country_input"

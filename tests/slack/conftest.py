@@ -27,6 +27,7 @@ from store.db import make_engine, transaction
 from store.enums import Role
 from store.migrate import upgrade_to_head
 from store.models import Account
+from tests import ack_timing
 from tests.conftest import NOW, reset_database
 from tests.factories import make_account
 
@@ -202,6 +203,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     sender = SlackRequestSender(
         f"{server.url}/slack/events", SIGNING_SECRET, team_id=TEAM_ID, fake=fake
     )
+    sender.session.hooks["response"].append(ack_timing.record)
     try:
         yield Portal(fake=fake, sender=sender, deps=deps, clock=clock, url=server.url)
     finally:

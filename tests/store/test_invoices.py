@@ -270,3 +270,64 @@ def test_concurrent_creation_is_gap_free(committing_engine: Engine) -> None:
     sequences, rolled_back = _create_concurrently(committing_engine, threads=4, per_thread=10)
     assert rolled_back > 0
     assert sequences == list(range(1, 4 * 10 - rolled_back + 1))
+
+
+def test_the_same_creation_key_racing_creates_one_invoice_and_burns_no_number(
+    committing_engine: Engine,
+) -> None:
+    factory = make_session_factory(committing_engine)
+    with transaction(factory) as session:
+        account_id = make_account(session, now=NOW).id
+    first_holds = threading.Event()
+    release = threading.Event()
+    results: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def create(name: str, hold: bool) -> None:
+        try:
+            with transaction(factory) as session:
+                account = session.get_one(Account, account_id)
+                quote = quote_credits_for(
+                    session=session, account=account, quantity=5, on=NOW.date()
+                )
+                invoice = create_invoice(
+                    session=session,
+                    account=account,
+                    kind=InvoiceKind.SERVICES,
+                    quotes=[quote],
+                    actor="U1",
+                    now=NOW,
+                    creation_key="services:V-RACE",
+                )
+                results[name] = invoice.id
+                if hold:
+                    first_holds.set()
+                    release.wait(10)
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+
+    first = threading.Thread(target=create, args=("first", True))
+    first.start()
+    assert first_holds.wait(10)
+    second = threading.Thread(target=create, args=("second", False))
+    second.start()
+    second.join(0.3)  # it is now waiting for the first transaction's lock
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert not errors, errors
+    assert results["first"] == results["second"]
+    with transaction(factory) as session:
+        account = session.get_one(Account, account_id)
+        quote = quote_credits_for(session=session, account=account, quantity=5, on=NOW.date())
+        following = create_invoice(
+            session=session,
+            account=account,
+            kind=InvoiceKind.SERVICES,
+            quotes=[quote],
+            actor="U1",
+            now=NOW,
+        )
+        sequences = sorted(session.scalars(select(Invoice.sequence)))
+    assert sequences == [1, 2]
+    assert following.sequence == 2

@@ -198,6 +198,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("vat_rate", sa.BigInteger(), nullable=False),
+        sa.Column("customer_name", sa.String(length=200), nullable=False),
+        sa.Column("customer_address", sa.Text(), nullable=False),
+        sa.Column("customer_country", sa.String(length=2), nullable=False),
         sa.Column("customer_vat_reference", sa.String(length=20), nullable=True),
         sa.Column("net_minor", sa.BigInteger(), nullable=False),
         sa.Column("vat_minor", sa.BigInteger(), nullable=False),
@@ -229,7 +232,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("sequence", name=op.f("uq_invoices_sequence")),
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.create_index("ix_invoices_account_id_sequence", ["account_id", "sequence"], unique=False)
+        batch_op.create_index(
+            "ix_invoices_account_id_sequence", ["account_id", "sequence"], unique=False
+        )
 
     op.create_table(
         "password_credentials",

@@ -1,0 +1,137 @@
+"""Credits: the balance and purchases, the "Purchase credits" modal with its live quote, and
+the confirmation view."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.credits import CreditsEntry, CreditsSummary
+from bot.quotes import PriceTier, Quote
+from bot.ui.common import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    header,
+    modal,
+    return_to_account,
+    text_input,
+    text_section,
+)
+from bot.ui.ids import Act, Blk, Cb
+from bot.ui.invoices import PAYMENTS_NOT_YET, day, fields, totals_lines, treatment_note, vat_label
+
+NO_PURCHASES = "You haven't purchased any credits yet."
+ENTER_A_NUMBER = "Enter a number of credits to see the price."
+
+
+def credits_message(summary: CreditsSummary, *, can_buy: bool, tz: ZoneInfo) -> Message:
+    """The Credits area: balance, then each purchase with its date, credits and invoice."""
+    balance = f"{summary.balance:,} credit{'' if summary.balance == 1 else 's'}"
+    blocks: list[Block] = [header("Credits"), text_section(f"*Balance:* {balance}")]
+    if summary.purchases:
+        lines = [
+            f"{day(p.granted_at.astimezone(tz).date())} · {p.credits:,} credits · "
+            f"invoice {p.invoice_number}"
+            for p in summary.purchases
+        ]
+        blocks.append(text_section("*Purchases*\n" + "\n".join(lines)))
+        if summary.earlier_purchases:
+            blocks.append(context(f"And {summary.earlier_purchases:,} earlier purchases."))
+    else:
+        blocks.append(text_section(NO_PURCHASES))
+    if can_buy:
+        blocks.append(
+            actions(button("Purchase credits", Act.MENU_BUY_CREDITS, style="primary")),
+        )
+    blocks.append(return_to_account())
+    return {"text": f"Credits balance: {balance}", "blocks": blocks}
+
+
+def tiers_text(tiers: Sequence[PriceTier]) -> str:
+    """`Price per credit: £1.00 for 1-99 · £0.90 for 100-499 · £0.80 for 500 or more`."""
+    parts = [
+        f"{tier.unit_price.format()} for "
+        + (
+            f"{tier.min_quantity:,}–{tier.max_quantity:,}"
+            if tier.max_quantity is not None
+            else f"{tier.min_quantity:,} or more"
+        )
+        for tier in tiers
+    ]
+    return "Price per credit: " + " · ".join(parts)
+
+
+def quote_text(quote: Quote) -> str:
+    """The live quote: what the number typed costs, per credit and in total."""
+    lines = [
+        f"*{quantity_words(quote)}*",
+        f"*Cost per credit:* {quote.unit_price.format()}",
+        *totals_lines(
+            net=quote.net,
+            vat=quote.vat,
+            gross=quote.gross,
+            treatment=quote.vat_treatment,
+            rate=quote.vat_rate,
+        ),
+        f"_{treatment_note(quote.vat_treatment)}_",
+    ]
+    return "\n".join(lines)
+
+
+def quantity_words(quote: Quote) -> str:
+    credits = int(quote.quantity)
+    return f"{credits:,} credit{'' if credits == 1 else 's'}"
+
+
+def purchase_modal(entry: CreditsEntry) -> dict[str, Any]:
+    """The "Purchase credits" modal: the number typed and its price, updated as it changes."""
+    if entry.quote is not None:
+        quote = quote_text(entry.quote)
+    elif entry.problem is not None:
+        quote = f":warning: {entry.problem}"
+    else:
+        quote = ENTER_A_NUMBER
+    blocks: list[Block] = [
+        text_input(
+            Blk.CREDITS,
+            Act.CREDITS_INPUT,
+            "Number of credits",
+            initial=(entry.text or "")[:20] or None,
+            placeholder="e.g. 150",
+            dispatch=True,
+        ),
+        text_section(quote, block_id=Blk.QUOTE),
+    ]
+    if entry.tiers:
+        blocks.append(context(tiers_text(entry.tiers)))
+    return modal(Cb.PURCHASE_CREDITS, "Purchase credits", blocks, submit="Confirm")
+
+
+def purchase_confirm_view(quote: Quote) -> dict[str, Any]:
+    """The confirmation of a purchase. Pay Now comes with card payments; until then, Close."""
+    blocks: list[Block] = [
+        fields(
+            ("Number of credits", f"{int(quote.quantity):,}"),
+            ("Cost per credit", quote.unit_price.format()),
+            ("Net total", quote.net.format()),
+            (vat_label(quote.vat_treatment, quote.vat_rate), quote.vat.format()),
+            ("Gross total", quote.gross.format()),
+        ),
+        context(treatment_note(quote.vat_treatment)),
+        text_section(
+            f":information_source: {PAYMENTS_NOT_YET} Nothing has been charged and no "
+            "invoice has been created."
+        ),
+    ]
+    return modal(
+        Cb.PURCHASE_CONFIRM,
+        "Confirm purchase",
+        blocks,
+        close="Close",
+        private_metadata=json.dumps({"credits": int(quote.quantity)}),
+    )

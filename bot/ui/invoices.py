@@ -1,0 +1,276 @@
+"""Invoices: the list a page at a time, the unpaid list, the invoice detail and "created" views.
+
+Also the pieces every money screen shares: dates, percentages, hours and the VAT line.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from bot.invoice_list import InvoicePage, InvoiceSummary, UnpaidInvoices
+from bot.money import Money
+from bot.ui.common import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    modal,
+    return_to_account,
+    success,
+    text_section,
+)
+from bot.ui.ids import PORTAL_COMMAND, Act, Blk, Cb
+from bot.vat import TREATMENT_WORDING
+from store.enums import InvoiceStatus, LineUnit, VatTreatment
+from store.models import Invoice
+
+NO_INVOICES = "You have no invoices yet."
+NO_UNPAID = "You have no unpaid invoices."
+PAYMENTS_NOT_YET = "Card payment in Slack is not available yet."
+NEWER_BLOCK = f"{Blk.NAVIGATION}_newer"
+OLDER_BLOCK = f"{Blk.NAVIGATION}_older"
+_STATUS_WORDS: dict[InvoiceStatus, str] = {
+    InvoiceStatus.OPEN: "Unpaid",
+    InvoiceStatus.PAYING: "Payment in progress",
+    InvoiceStatus.PAID: "Paid",
+    InvoiceStatus.VOID: "Void",
+}
+_UNIT_WORDS: dict[LineUnit, tuple[str, str]] = {
+    LineUnit.CREDITS: ("credit", "credits"),
+    LineUnit.HOURS: ("hour", "hours"),
+}
+_MAX_LINES = 40  # far more than any invoice has; keeps a view inside Slack's 100 blocks
+
+
+# -- Shared pieces ------------------------------------------------------------------------------
+
+
+def day(value: date) -> str:
+    """`24 Nov 2026`."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def percent(rate: Decimal) -> str:
+    """`Decimal("0.20")` → `20%`, `Decimal("0.175")` → `17.5%`."""
+    return f"{(rate * 100).normalize():f}%"
+
+
+def quantity(value: Decimal) -> str:
+    """`2.50` → `2.5`, `1000` → `1,000`."""
+    return f"{value.normalize():,f}"
+
+
+def quantity_of(value: Decimal, unit: LineUnit) -> str:
+    one, many = _UNIT_WORDS[unit]
+    return f"{quantity(value)} {one if value == 1 else many}"
+
+
+def vat_label(treatment: VatTreatment, rate: Decimal) -> str:
+    if rate:
+        return f"VAT at {percent(rate)}"
+    if treatment is VatTreatment.EU_REVERSE_CHARGE:
+        return "VAT (reverse charge)"
+    return "VAT (outside the scope)"
+
+
+def treatment_note(treatment: VatTreatment, vat_reference: str | None = None) -> str:
+    """The VAT treatment in the invoice's words, and what the customer can do about it."""
+    note = TREATMENT_WORDING[treatment]
+    if treatment is VatTreatment.EU_REVERSE_CHARGE and vat_reference:
+        note += f" (customer VAT number {vat_reference})"
+    if treatment is VatTreatment.EU_NO_VAT_REFERENCE:
+        note += (
+            f". VAT is not removed for an EU customer until we have your VAT reference: "
+            f"add it with `{PORTAL_COMMAND} vat`."
+        )
+    return note
+
+
+def totals_lines(
+    *, net: Money, vat: Money, gross: Money, treatment: VatTreatment, rate: Decimal
+) -> list[str]:
+    """`*Net total:* £135.00`, the VAT line and `*Gross total:* £162.00`."""
+    return [
+        f"*Net total:* {net.format()}",
+        f"*{vat_label(treatment, rate)}:* {vat.format()}",
+        f"*Gross total:* {gross.format()}",
+    ]
+
+
+def fields(*pairs: tuple[str, str]) -> Block:
+    """A section of up to 10 label/value fields."""
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in pairs],
+    }
+
+
+def status_word(status: InvoiceStatus, due_date: date, today: date) -> str:
+    if status is InvoiceStatus.OPEN and due_date < today:
+        return "Overdue"
+    return _STATUS_WORDS[status]
+
+
+# -- The invoices list ----------------------------------------------------------------------------
+
+
+def _invoice_row(invoice: InvoiceSummary, today: date) -> Block:
+    block = text_section(
+        f"*{invoice.number}* · {day(invoice.issue_date)} · "
+        f"{status_word(invoice.status, invoice.due_date, today)} · {invoice.gross.format()}"
+    )
+    block["accessory"] = button("View", Act.VIEW_INVOICE, value=str(invoice.id))
+    return block
+
+
+def not_a_page_note(text: str) -> str:
+    return f"“{text[:20]}” is not a page number, so here is page 1."
+
+
+def no_such_page_note(missing: int, count: int) -> str:
+    pages = "1 page" if count == 1 else f"{count:,} pages"
+    return f"There is no page {missing:,}: your invoices fill {pages}. Here is page 1."
+
+
+def invoices_message(page: InvoicePage, *, today: date, note: str | None = None) -> Message:
+    """One page of invoices, newest first, with "Previous" and "Next" when there are more."""
+    if page.missing_page is not None and note is None and page.page_count is not None:
+        note = no_such_page_note(page.missing_page, page.page_count)
+    blocks: list[Block] = [header("Invoices")]
+    if note:
+        blocks.append(context(f":information_source: {note}"))
+    if page.empty:
+        blocks.extend([text_section(NO_INVOICES), return_to_account()])
+        return {"text": NO_INVOICES, "blocks": blocks}
+    blocks.append(context(f"Page {page.number:,} · newest first"))
+    blocks.extend(_invoice_row(invoice, today) for invoice in page.invoices)
+    # Slack wants action ids unique within a block, so each direction has its own row.
+    if page.newer is not None:
+        blocks.append(
+            actions(
+                button("Previous", Act.INVOICES_PAGE, value=page.newer.encode()),
+                block_id=NEWER_BLOCK,
+            )
+        )
+    if page.older is not None:
+        blocks.append(
+            actions(
+                button("Next", Act.INVOICES_PAGE, value=page.older.encode()),
+                block_id=OLDER_BLOCK,
+            )
+        )
+    blocks.append(return_to_account())
+    return {"text": f"Invoices, page {page.number:,}", "blocks": blocks}
+
+
+def unpaid_message(unpaid: UnpaidInvoices, *, today: date) -> Message:
+    """Open invoices with their totals. Paying them from Slack comes with card payments."""
+    if not unpaid.invoices:
+        return {
+            "text": NO_UNPAID,
+            "blocks": [header("Unpaid invoices"), text_section(NO_UNPAID), return_to_account()],
+        }
+    count = "1 unpaid invoice" if unpaid.count == 1 else f"{unpaid.count:,} unpaid invoices"
+    blocks: list[Block] = [
+        header("Unpaid invoices"),
+        text_section(f"{count}, {unpaid.total.format()} in total."),
+    ]
+    for invoice in unpaid.invoices:
+        block = text_section(
+            f"*{invoice.number}* · issued {day(invoice.issue_date)} · due "
+            f"{day(invoice.due_date)} · {status_word(invoice.status, invoice.due_date, today)}"
+            f" · {invoice.gross.format()}"
+        )
+        block["accessory"] = button("View", Act.VIEW_INVOICE, value=str(invoice.id))
+        blocks.append(block)
+    hidden = unpaid.count - len(unpaid.invoices)
+    if hidden > 0:
+        blocks.append(context(f"And {hidden:,} more: see `{PORTAL_COMMAND} invoices`."))
+    blocks.append(
+        context(f":information_source: {PAYMENTS_NOT_YET} A linked card pays invoices for you.")
+    )
+    blocks.append(return_to_account())
+    return {"text": f"{count}, {unpaid.total.format()} in total", "blocks": blocks}
+
+
+# -- One invoice ----------------------------------------------------------------------------------
+
+
+def _line(invoice: Invoice, position: int) -> Block:
+    line = invoice.lines[position]
+    unit_price = Money(line.unit_price_minor, invoice.currency)
+    net = Money(line.net_minor, invoice.currency)
+    return text_section(
+        f"*{line.description}*\n{quantity_of(line.quantity, line.unit)} × "
+        f"{unit_price.format()} = {net.format()}"
+        + (f" · VAT at {percent(line.vat_rate)}" if line.vat_rate else "")
+    )
+
+
+def invoice_detail_view(invoice: Invoice, *, today: date) -> dict[str, Any]:
+    """What a VAT invoice says, as a modal: dates, status, lines, VAT and totals."""
+    money = invoice.currency
+    dates = [
+        ("Invoice number", invoice.number),
+        ("Status", status_word(invoice.status, invoice.due_date, today)),
+        ("Issue date", day(invoice.issue_date)),
+        ("Tax point", day(invoice.tax_point)),
+        ("Due date", day(invoice.due_date)),
+    ]
+    if invoice.paid_at is not None:
+        dates.append(("Paid on", day(invoice.paid_at.date())))
+    blocks: list[Block] = [fields(*dates), divider()]
+    blocks.extend(_line(invoice, i) for i in range(min(len(invoice.lines), _MAX_LINES)))
+    blocks.append(divider())
+    blocks.append(
+        text_section(
+            "\n".join(
+                totals_lines(
+                    net=Money(invoice.net_minor, money),
+                    vat=Money(invoice.vat_minor, money),
+                    gross=Money(invoice.gross_minor, money),
+                    treatment=invoice.vat_treatment,
+                    rate=invoice.vat_rate,
+                )
+            )
+        )
+    )
+    blocks.append(context(treatment_note(invoice.vat_treatment, invoice.customer_vat_reference)))
+    return modal(Cb.INVOICE_DETAIL, f"Invoice {invoice.number}", blocks, close="Close")
+
+
+def invoice_created_view(invoice: Invoice) -> dict[str, Any]:
+    """The end of "Pay for services": the new invoice's number and totals, and "View invoice"."""
+    money = invoice.currency
+    blocks: list[Block] = [
+        text_section(f":white_check_mark: Invoice {invoice.number} has been created."),
+        text_section(
+            "\n".join(
+                totals_lines(
+                    net=Money(invoice.net_minor, money),
+                    vat=Money(invoice.vat_minor, money),
+                    gross=Money(invoice.gross_minor, money),
+                    treatment=invoice.vat_treatment,
+                    rate=invoice.vat_rate,
+                )
+            )
+        ),
+        context(f"Payment is due by {day(invoice.due_date)}."),
+        actions(button("View invoice", Act.VIEW_INVOICE, value=str(invoice.id), style="primary")),
+    ]
+    return modal(Cb.INVOICE_CREATED, "Invoice created", blocks, close="Close")
+
+
+def invoice_created_message(invoice: Invoice) -> Message:
+    """The success message sent beside the modal when a service invoice is created."""
+    gross = Money(invoice.gross_minor, invoice.currency)
+    return success(
+        f"Invoice {invoice.number} has been created.",
+        f"Gross total {gross.format()}, due by {day(invoice.due_date)}. "
+        f"See it with `{PORTAL_COMMAND} invoices`.",
+    )

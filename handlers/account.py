@@ -1,0 +1,441 @@
+"""Account set-up, the Account view, contact details, password link, VAT, finance channel and
+payment details: ack, parse, one service call, render, send.
+
+Every entry point checks the person's role in its own unit of work (view submissions again at
+submission time); passwords are never typed into Slack, only on the secure pages the one-time
+links lead to, which are posted to the one person who asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.accounts import (
+    parse_account_setup,
+    set_finance_channel,
+    set_up_account,
+    set_vat_details,
+    update_contact_details,
+)
+from bot.countries import country_names
+from bot.dashboard import card_on_file, dashboard
+from bot.deps import Deps
+from bot.errors import FieldError, PermissionDenied, UserFacingError
+from bot.links import issue_link, password_window_open
+from bot.roles import Action, can
+from bot.ui import account as account_ui
+from bot.ui import menu
+from bot.ui.ids import Act, Blk, Cb
+from handlers._support import (
+    Answer,
+    Entry,
+    Request,
+    Who,
+    field_value,
+    guard,
+    in_place,
+    on_button,
+    send,
+    submit_then_send,
+    unit_of_work,
+    who,
+)
+from store.enums import LinkPurpose, Role
+
+# Slack escapes a channel named in a command (`should_escape: true`) as <#C0123|finance>.
+CHANNEL_MENTION = re.compile(r"<#(?P<id>[CG][A-Z0-9]{2,})(?:\|(?P<name>[^>]*))?>")
+_WORKSPACE_ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+
+# -- Account set-up ------------------------------------------------------------------------------
+
+
+def is_workspace_admin(client: WebClient, user_id: str) -> bool:
+    """Whether Slack says `user_id` is an admin or owner of the workspace (users.info)."""
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except SlackApiError as exc:
+        if exc.response.get("error") == "user_not_found":
+            return False
+        raise
+    if user.get("deleted") or user.get("is_bot"):
+        return False
+    return any(user.get(flag) for flag in _WORKSPACE_ADMIN_FLAGS)
+
+
+def offer_set_up(deps: Deps, req: Request) -> None:
+    """The workspace has no account: offer "Set up account" to a workspace admin or owner."""
+    admin = is_workspace_admin(req.client, req.origin.user_id)
+    req.reply(account_ui.set_up_offer() if admin else account_ui.set_up_refused())
+
+
+def open_set_up(deps: Deps, req: Request) -> None:
+    if not is_workspace_admin(req.client, req.origin.user_id):
+        req.reply(account_ui.set_up_refused())
+        return
+    with unit_of_work(deps, req.origin) as (_session, visitor):
+        exists = visitor.account is not None
+    if exists:
+        req.reply(account_ui.already_set_up())
+        return
+    req.open_modal(account_ui.set_up_modal())
+
+
+def _team_name(body: dict[str, Any]) -> str:
+    team = body.get("team") or {}
+    return str(team.get("domain") or team.get("id") or "")
+
+
+def _on_set_up_submitted(
+    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
+) -> None:
+    req = Request(body=body, client=client, respond=respond, origin=who(body))
+    view = body["view"]
+
+    def work() -> Answer:
+        if not is_workspace_admin(client, req.origin.user_id):
+            raise PermissionDenied(account_ui.SET_UP_ADMINS_ONLY)
+        setup = parse_account_setup(
+            company_name=field_value(view, Blk.COMPANY_NAME, Act.COMPANY_NAME_INPUT),
+            country=field_value(view, Blk.COUNTRY, Act.COUNTRY_INPUT, "selected_option"),
+            contact_email=field_value(view, Blk.EMAIL, Act.EMAIL_INPUT),
+            vat_reference=field_value(view, Blk.VAT_REFERENCE, Act.VAT_REFERENCE_INPUT),
+        )
+        now = deps.clock()
+        with unit_of_work(deps, req.origin) as (session, _visitor):
+            account = set_up_account(
+                session=session,
+                team_id=req.origin.team_id,
+                team_name=_team_name(body),
+                setup=setup,
+                admin_user_id=req.origin.user_id,
+                now=now,
+            )
+            url = issue_link(
+                session=session,
+                settings=deps.settings,
+                account_id=account.id,
+                slack_user_id=req.origin.user_id,
+                purpose=LinkPurpose.SET_PASSWORD,
+                channel_id=None,
+                now=now,
+            )
+            board = dashboard(session=session, account=account, role=Role.ADMIN, today=now.date())
+            created = account_ui.account_created(account.company_name, url)
+        return Answer(replies=(created, menu.menu_message(board)))
+
+    submit_then_send(ack, req, work)
+
+
+def _on_country_suggestion(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """The country list, filtered by what was typed: for set-up, or for VAT details."""
+    origin = who(body)
+    with unit_of_work(deps, origin) as (_session, visitor):
+        has_account = visitor.account is not None
+        try:
+            visitor.require(Action.SET_VAT_DETAILS)
+            allowed = True
+        except PermissionDenied:
+            allowed = False
+    if not has_account:
+        allowed = is_workspace_admin(client, origin.user_id)
+    query = str(body.get("value") or "")
+    groups = account_ui.country_option_groups(country_names(), query) if allowed else []
+    if groups:
+        ack(option_groups=groups)
+    else:
+        ack(options=[])
+
+
+# -- The Account view ----------------------------------------------------------------------------
+
+
+def show_account(deps: Deps, req: Request) -> None:
+    with unit_of_work(deps, req.origin) as (_session, visitor):
+        account = visitor.require(Action.VIEW)
+        message = account_ui.account_message(
+            account,
+            countries=country_names(),
+            can_edit=can(visitor.role, Action.UPDATE_CONTACT_DETAILS),
+        )
+    req.reply(message, replace=in_place(req))
+
+
+def show_payment_details(deps: Deps, req: Request) -> None:
+    today = deps.clock().date()
+    with unit_of_work(deps, req.origin) as (_session, visitor):
+        account = visitor.require(Action.VIEW)
+        card = card_on_file(account)
+    valid = card is not None and not card.expired(today)
+    req.reply(account_ui.payment_details_message(card, valid=valid), replace=in_place(req))
+
+
+# -- Contact details and the password --------------------------------------------------------------
+
+
+def open_contact_details(deps: Deps, req: Request) -> None:
+    """The "Update email address/contact details" button: the form when the password was
+    confirmed in the last 15 minutes, else the "Enter your password" link first."""
+    now = deps.clock()
+    with unit_of_work(deps, req.origin) as (session, visitor):
+        account = visitor.require(Action.UPDATE_CONTACT_DETAILS)
+        if password_window_open(
+            session=session, account_id=account.id, slack_user_id=req.origin.user_id, now=now
+        ):
+            form: dict[str, Any] | None = account_ui.contact_details_modal(account)
+            message = None
+        else:
+            form = None
+            message = account_ui.confirm_password_link(
+                issue_link(
+                    session=session,
+                    settings=deps.settings,
+                    account_id=account.id,
+                    slack_user_id=req.origin.user_id,
+                    purpose=LinkPurpose.CONFIRM_PASSWORD,
+                    channel_id=req.origin.channel_id,
+                    now=now,
+                )
+            )
+    if form is not None:
+        req.open_modal(form)
+    if message is not None:
+        req.reply(message)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDetailsForm:
+    """The "Update Details" form: blank keeps the current value, but not both blank."""
+
+    email: str
+    phone: str
+
+    @classmethod
+    def parse(cls, view: dict[str, Any]) -> ContactDetailsForm:
+        form = cls(
+            email=field_value(view, Blk.EMAIL, Act.EMAIL_INPUT).strip(),
+            phone=field_value(view, Blk.PHONE, Act.PHONE_INPUT).strip(),
+        )
+        if not form.email and not form.phone:
+            raise FieldError(
+                Blk.EMAIL,
+                "Enter a new email address or contact number, or press Cancel to keep both.",
+            )
+        return form
+
+
+def _on_contact_details_submitted(
+    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
+) -> None:
+    req = Request(body=body, client=client, respond=respond, origin=who(body))
+    view = body["view"]
+
+    def work() -> Answer:
+        form = ContactDetailsForm.parse(view)
+        now = deps.clock()
+        user_id = req.origin.user_id
+        with unit_of_work(deps, req.origin) as (session, visitor):
+            account = visitor.require(Action.UPDATE_CONTACT_DETAILS)
+            if not password_window_open(
+                session=session, account_id=account.id, slack_user_id=user_id, now=now
+            ):
+                url = issue_link(
+                    session=session,
+                    settings=deps.settings,
+                    account_id=account.id,
+                    slack_user_id=user_id,
+                    purpose=LinkPurpose.CONFIRM_PASSWORD,
+                    channel_id=None,
+                    now=now,
+                )
+                return Answer(
+                    response={
+                        "response_action": "update",
+                        "view": account_ui.password_needed_modal(),
+                    },
+                    replies=(account_ui.confirm_password_link(url),),
+                )
+            changed = update_contact_details(
+                session=session,
+                account=account,
+                email=form.email,
+                phone=form.phone,
+                actor=user_id,
+                now=now,
+            )
+            message = account_ui.contact_details_updated(account, changed=changed)
+        return Answer(replies=(message,))
+
+    submit_then_send(ack, req, work)
+
+
+def send_change_password_link(deps: Deps, req: Request) -> None:
+    """The "Change password" link to the secure page, for this person alone."""
+    with unit_of_work(deps, req.origin) as (session, visitor):
+        account = visitor.require(Action.CHANGE_PASSWORD)
+        url = issue_link(
+            session=session,
+            settings=deps.settings,
+            account_id=account.id,
+            slack_user_id=req.origin.user_id,
+            purpose=LinkPurpose.CHANGE_PASSWORD,
+            channel_id=req.origin.channel_id,
+            now=deps.clock(),
+        )
+    req.reply(account_ui.change_password_link(url))
+
+
+# -- VAT reference -------------------------------------------------------------------------------
+
+
+def open_vat_details(deps: Deps, req: Request) -> None:
+    with unit_of_work(deps, req.origin) as (_session, visitor):
+        account = visitor.require(Action.SET_VAT_DETAILS)
+        form = account_ui.vat_details_modal(account, countries=country_names())
+    req.open_modal(form)
+
+
+def _on_vat_details_submitted(
+    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
+) -> None:
+    req = Request(body=body, client=client, respond=respond, origin=who(body))
+    view = body["view"]
+
+    def work() -> Answer:
+        country = field_value(view, Blk.COUNTRY, Act.COUNTRY_INPUT, "selected_option")
+        reference = field_value(view, Blk.VAT_REFERENCE, Act.VAT_REFERENCE_INPUT)
+        with unit_of_work(deps, req.origin) as (session, visitor):
+            account = visitor.require(Action.SET_VAT_DETAILS)
+            set_vat_details(
+                session=session,
+                account=account,
+                country=country,
+                vat_reference=reference,
+                actor=req.origin.user_id,
+                now=deps.clock(),
+            )
+            message = account_ui.vat_details_updated(account, countries=country_names())
+        return Answer(replies=(message,))
+
+    submit_then_send(ack, req, work)
+
+
+# -- Finance channel -----------------------------------------------------------------------------
+
+
+def _require_channel_admin(deps: Deps, origin: Who) -> str | None:
+    """Check the role before touching Slack channels; returns the current finance channel."""
+    with unit_of_work(deps, origin) as (_session, visitor):
+        return visitor.require(Action.SET_FINANCE_CHANNEL).finance_channel_id
+
+
+def _ensure_app_in_channel(
+    client: WebClient, channel_id: str, *, label: str, field: str | None = None
+) -> None:
+    """Make sure the app can post in the channel: join a public one, refuse a private one it
+    was not invited to. Raises a `FieldError` on `field` (in a modal) or a `UserFacingError`."""
+
+    def refuse(message: str) -> UserFacingError:
+        return FieldError(field, message) if field else UserFacingError(message)
+
+    invite = (
+        f"Invite the app to {label} first (type `/invite @{account_ui.APP_NAME}` in the "
+        "channel), then choose it again."
+    )
+    try:
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as exc:
+        if exc.response.get("error") == "channel_not_found":
+            raise refuse(f"I can't see {label}. If it is a private channel: {invite}") from exc
+        raise
+    if info.get("is_im") or info.get("is_mpim"):
+        raise refuse("Choose a channel, not a direct message.")
+    if info.get("is_archived"):
+        raise refuse(f"{label} is archived: choose another channel.")
+    if info.get("is_member"):
+        return
+    if info.get("is_private"):
+        raise refuse(invite)
+    client.conversations_join(channel=channel_id)
+
+
+def _save_finance_channel(deps: Deps, origin: Who, channel_id: str) -> Answer:
+    with unit_of_work(deps, origin) as (session, visitor):
+        account = visitor.require(Action.SET_FINANCE_CHANNEL)
+        set_finance_channel(
+            session=session,
+            account=account,
+            channel_id=channel_id,
+            actor=origin.user_id,
+            now=deps.clock(),
+        )
+        hello = account_ui.finance_channel_hello(account.company_name)
+    return Answer(
+        replies=(account_ui.finance_channel_set(channel_id),),
+        channel_posts=((channel_id, hello),),
+    )
+
+
+def set_finance_channel_from_command(deps: Deps, req: Request) -> None:
+    """`/portal finance #channel`, or the chooser when no channel is named."""
+    if not req.args.strip():
+        open_finance_channel(deps, req)
+        return
+    _require_channel_admin(deps, req.origin)
+    mention = CHANNEL_MENTION.fullmatch(req.args.strip())
+    if mention is None:
+        req.reply(account_ui.finance_channel_usage())
+        return
+    channel_id = mention["id"]
+    label = f"#{mention['name']}" if mention["name"] else f"<#{channel_id}>"
+    _ensure_app_in_channel(req.client, channel_id, label=label)
+    send(req, _save_finance_channel(deps, req.origin, channel_id))
+
+
+def open_finance_channel(deps: Deps, req: Request) -> None:
+    current = _require_channel_admin(deps, req.origin)
+    req.open_modal(account_ui.finance_channel_modal(current))
+
+
+def _on_finance_channel_submitted(
+    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
+) -> None:
+    req = Request(body=body, client=client, respond=respond, origin=who(body))
+    view = body["view"]
+
+    def work() -> Answer:
+        channel_id = field_value(view, Blk.CHANNEL, Act.CHANNEL_INPUT, "selected_conversation")
+        if not channel_id:
+            raise FieldError(Blk.CHANNEL, "Choose a channel.")
+        _require_channel_admin(deps, req.origin)  # before the app joins anything
+        _ensure_app_in_channel(client, channel_id, label="that channel", field=Blk.CHANNEL)
+        return _save_finance_channel(deps, req.origin, channel_id)
+
+    submit_then_send(ack, req, work)
+
+
+# -- Wiring --------------------------------------------------------------------------------------
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire this area's ids to their listeners."""
+    buttons: dict[Act, Entry] = {
+        Act.SET_UP_ACCOUNT: open_set_up,
+        Act.UPDATE_CONTACT_DETAILS: open_contact_details,
+        Act.CHANGE_PASSWORD: send_change_password_link,
+        Act.EDIT_VAT: open_vat_details,
+        Act.CHOOSE_FINANCE_CHANNEL: open_finance_channel,
+    }
+    for action_id, entry in buttons.items():
+        app.action(action_id)(guard(partial(on_button, entry, deps)))
+    app.options(Act.COUNTRY_INPUT)(guard(partial(_on_country_suggestion, deps)))
+    app.view(Cb.SET_UP_ACCOUNT)(guard(partial(_on_set_up_submitted, deps)))
+    app.view(Cb.CONTACT_DETAILS)(guard(partial(_on_contact_details_submitted, deps)))
+    app.view(Cb.VAT_DETAILS)(guard(partial(_on_vat_details_submitted, deps)))
+    app.view(Cb.FINANCE_CHANNEL)(guard(partial(_on_finance_channel_submitted, deps)))
