@@ -170,7 +170,7 @@ def action_ids(value: Any) -> set[str]:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -187,7 +187,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     fake.add_channel(GENERAL, "general")
     fake.add_channel(FINANCE_CHANNEL, "finance")
     database: Path = tmp_path_factory.mktemp("slack") / "portal.db"
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         SLACK_BOT_TOKEN=BOT_TOKEN,  # type: ignore[arg-type]
         SLACK_SIGNING_SECRET=SIGNING_SECRET,  # type: ignore[arg-type]
