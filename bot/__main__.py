@@ -65,6 +65,28 @@ def _socket(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    """Every flow on this machine: localstripe, the app and a Slack-like page (bot/sandbox)."""
+    from bot.sandbox.runner import (  # noqa: PLC0415 - only the sandbox needs its modules
+        SandboxOptions,
+        SandboxStartError,
+        run_sandbox,
+    )
+
+    settings = load_settings(Mode.SANDBOX)
+    try:
+        options = SandboxOptions.resolve(
+            port=args.port,
+            app_port=args.app_port,
+            database=args.database,
+            migrate=not args.no_migrate,
+        )
+    except SandboxStartError as exc:
+        print(f"The sandbox could not start: {exc}", file=sys.stderr)
+        return 2
+    return run_sandbox(options, log_level=settings.LOG_LEVEL)
+
+
 def _run(args: argparse.Namespace) -> int:
     """`make run`: real Slack when tokens are set, else the sandbox."""
     settings = load_settings(Mode.MIGRATE)
@@ -72,14 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         return _socket(args)
     if settings.SLACK_BOT_TOKEN is not None:
         return _serve(args)
-    print(
-        "No Slack tokens are set, and the local sandbox (a Slack-like page for trying every "
-        "flow) is not part of this version yet.\n"
-        "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP) or SLACK_BOT_TOKEN and "
-        "SLACK_APP_TOKEN (Socket Mode); see README.md.",
-        file=sys.stderr,
-    )
-    return 2
+    return _sandbox(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,9 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest migration")
     migrate.set_defaults(func=_migrate)
     for name, func, text in (
-        ("run", _run, "real Slack when tokens are set (Socket Mode with SLACK_APP_TOKEN)"),
+        (
+            "run",
+            _run,
+            "real Slack when tokens are set (Socket Mode with SLACK_APP_TOKEN), else the sandbox",
+        ),
         ("serve", _serve, "serve Slack's request URL and the secure pages under gunicorn"),
         ("socket", _socket, "Socket Mode for development (needs SLACK_APP_TOKEN)"),
+        ("sandbox", _sandbox, "every flow locally: a Slack-like page, the app and localstripe"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument(
@@ -100,7 +120,30 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "serve":
             sub.add_argument("--workers", type=int, default=2)
             sub.add_argument("--threads", type=int, default=8)
+        if name in ("run", "sandbox"):
+            _add_sandbox_arguments(sub)
     return parser
+
+
+def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sandbox (when no Slack tokens are set)")
+    group.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the sandbox page and its Slack Web API (default: PORT, else 3000; 0: any free)",
+    )
+    group.add_argument(
+        "--app-port",
+        type=int,
+        default=None,
+        help="the app and its secure pages (default: SANDBOX_APP_PORT, else the page's + 1)",
+    )
+    group.add_argument(
+        "--database",
+        default=None,
+        help="a SQLite file or database URL (default: DATABASE_URL, else var/sandbox.db)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

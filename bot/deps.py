@@ -61,12 +61,13 @@ def build_deps(
         session_factory=make_session_factory(engine),
         slack=make_slack_client(settings),
         clock=clock,
-        gateway=(
-            StripeGateway(
-                make_stripe_client(settings, max_network_retries=2),
-                no_redirects=is_stripe_itself(settings),
-            )
-            if settings.STRIPE_API_KEY is not None
-            else None
-        ),
+        gateway=_gateway(settings) if settings.STRIPE_API_KEY is not None else None,
     )
+
+
+def _gateway(settings: Settings) -> StripeGateway:
+    # Retrying a request is safe only where Stripe's idempotency keys are honoured: Stripe
+    # itself, not a local Stripe-compatible server (localstripe has none).
+    stripe_itself = is_stripe_itself(settings)
+    client = make_stripe_client(settings, max_network_retries=2 if stripe_itself else 0)
+    return StripeGateway(client, no_redirects=stripe_itself)

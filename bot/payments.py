@@ -1263,6 +1263,8 @@ def _apply_intent(
     ):
         log.warning("PaymentIntent %s does not belong to payment %s", intent.id, payment.id)
         return False, False
+    if payment.failure_code in (REFUND_PENDING, REFUNDED):
+        return False, False  # its money is being, or has been, given back: final
     payment.stripe_payment_intent_id = intent.id
     if intent.payment_method_id:
         payment.stripe_payment_method_id = intent.payment_method_id

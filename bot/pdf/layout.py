@@ -4,7 +4,6 @@ wording of dates, quantities and rates, and a deterministic build (docs/adr/0005
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import threading
@@ -15,18 +14,17 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import reportlab
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate
+from reportlab.platypus import Flowable, SimpleDocTemplate
 
 from bot.money import Money
 from bot.pdf.documents import Customer, Supplier
@@ -42,7 +40,11 @@ MASK = "\u2022" * 4
 
 PAGE_SIZE = A4
 MARGIN = 18 * mm
+# The frame insets its flowables by 6 pt and every table cell pads its text by 6 pt, so all
+# text starts 6 pt inside the margin and shaded bands and rules run margin to margin.
+INSET = 6
 CONTENT_WIDTH = PAGE_SIZE[0] - 2 * MARGIN
+TEXT_WIDTH = CONTENT_WIDTH - 2 * INSET  # the frame's width inside its padding
 INK = colors.HexColor("#1d1c1d")
 MUTED = colors.HexColor("#616061")
 RULE = colors.HexColor("#dddddd")
@@ -65,6 +67,7 @@ _CARD_BRANDS = {
 }
 
 
+_SUBSETS_KEPT = 64  # per face; each is a few tens of kilobytes
 _registration = threading.Lock()
 _drawable: list[frozenset[int]] = []  # filled once, under the lock
 
@@ -79,6 +82,7 @@ def register_fonts() -> frozenset[int]:
             faces = []
             for name, filename in _FONT_FILES.items():
                 font = TTFont(name, str(folder / filename))
+                _reuse_subsets(font)
                 pdfmetrics.registerFont(font)
                 faces.append(set(font.face.charToGlyph))
             pdfmetrics.registerFontFamily(
@@ -86,6 +90,31 @@ def register_fonts() -> frozenset[int]:
             )
             _drawable.append(frozenset(set.intersection(*faces)))
         return _drawable[0]
+
+
+def _reuse_subsets(font: TTFont) -> None:
+    """Make `font` cut each glyph subset once and reuse the bytes.
+
+    A subset (the glyphs one PDF uses, always with printable ASCII) is a pure function of the
+    font file and the glyph list, and nearly every invoice uses the same few; cutting one is
+    the costliest step of embedding (benchmarks/pdf.py). reportlab's subsetter also moves a
+    shared read cursor through the font file, so two renders in different threads must not
+    cut at the same time: the lock serialises them.
+    """
+    cut = font.face.makeSubset
+    lock = threading.Lock()
+    made: dict[tuple[int, ...], bytes] = {}
+
+    def make_subset(subset: Sequence[int]) -> bytes:
+        key = tuple(subset)
+        with lock:
+            if key not in made:
+                if len(made) >= _SUBSETS_KEPT:
+                    made.clear()
+                made[key] = cut(list(key))
+            return made[key]
+
+    font.face.makeSubset = make_subset
 
 
 def covers(text: str) -> bool:
@@ -117,55 +146,157 @@ def money(amount: Money) -> str:
     return printable(amount.format())
 
 
-def markup(text: str) -> str:
-    """Plain text made safe for a Paragraph: drawable, with &, < and > escaped."""
-    return escape(printable(text))
+def wrap(text: str, width: float, font: str, size: float) -> str:
+    """`text` broken into lines no wider than `width` points (at word breaks, or inside a word
+    too long for a line), joined with newlines, as a plain table cell draws them."""
+    lines: list[str] = []
+    for words in simpleSplit(text, font, size, width):
+        rest = words
+        while stringWidth(rest, font, size) > width and len(rest) > 1:
+            cut = len(rest) - 1
+            while cut > 1 and stringWidth(rest[:cut], font, size) > width:
+                cut -= 1
+            lines.append(rest[:cut])
+            rest = rest[cut:]
+        lines.append(rest)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
-class Styles:
-    body: ParagraphStyle
-    small: ParagraphStyle
-    heading: ParagraphStyle
-    title: ParagraphStyle
-    supplier: ParagraphStyle
-    cell: ParagraphStyle
-    cell_right: ParagraphStyle
-    notice: ParagraphStyle
+class Line:
+    """Text for a `TextStack`: one or more lines (newlines kept) in one font, size and colour."""
+
+    text: str
+    font: str = FONT
+    size: float = 9
+    leading: float = 12
+    color: colors.Color = INK
+    space_after: float = 0
 
 
-@functools.cache
-def styles() -> Styles:
-    register_fonts()
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, textColor=INK)
-    return Styles(
-        body=body,
-        small=ParagraphStyle("small", parent=body, fontSize=8, leading=10),
-        heading=ParagraphStyle(
-            "heading", parent=body, fontName=FONT_BOLD, fontSize=10, leading=14, spaceAfter=2
-        ),
-        title=ParagraphStyle(
-            "title", parent=body, fontName=FONT_BOLD, fontSize=18, leading=22, alignment=TA_RIGHT
-        ),
-        supplier=ParagraphStyle(
-            "supplier", parent=body, fontName=FONT_BOLD, fontSize=13, leading=17
-        ),
-        cell=ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5),
-        cell_right=ParagraphStyle(
-            "cell_right", parent=body, fontSize=8.5, leading=10.5, alignment=TA_RIGHT
-        ),
-        notice=ParagraphStyle(
-            "notice",
-            parent=body,
-            fontName=FONT_BOLD,
-            fontSize=10,
-            leading=14,
-            borderPadding=(5, 6, 5, 6),
-            backColor=HEADER_FILL,
-            spaceBefore=6,
-            spaceAfter=6,
-        ),
-    )
+class TextStack(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """`lines` one under another, each wrapped to `width`, drawn straight onto the canvas.
+
+    It reads like a column of paragraphs at a fraction of their cost: platypus parses every
+    Paragraph's markup and lays a table out cell by cell, which made the invoice's header
+    cost as much as twenty invoice lines (benchmarks/pdf.py). The first baseline sits one
+    font size below the top, as in a table cell.
+    """
+
+    def __init__(self, lines: Sequence[Line], width: float, *, align: str = "LEFT") -> None:
+        super().__init__()
+        register_fonts()
+        self.width = width
+        self.hAlign = align
+        self._runs = [
+            (line, wrap(printable(line.text), width, line.font, line.size).split("\n"))
+            for line in lines
+        ]
+        self.height = sum(
+            len(texts) * line.leading + line.space_after for line, texts in self._runs
+        )
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        top = self.height
+        for line, texts in self._runs:
+            canvas.setFont(line.font, line.size, line.leading)
+            canvas.setFillColor(line.color)
+            for n, text in enumerate(texts):
+                baseline = top - line.size - n * line.leading
+                if self.hAlign == "RIGHT":
+                    canvas.drawRightString(self.width, baseline, text)
+                else:
+                    canvas.drawString(0, baseline, text)
+            top -= len(texts) * line.leading + line.space_after
+
+
+class Pairs(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """Label and value rows ("Issue date  24 Nov 2026"): muted labels on the left, values
+    flush right."""
+
+    ROW = 14.0
+
+    def __init__(self, rows: Sequence[tuple[str, str]], width: float) -> None:
+        super().__init__()
+        register_fonts()
+        self.width = width
+        self.height = self.ROW * len(rows)
+        self.hAlign = "RIGHT"
+        self._rows = [(printable(label), printable(value)) for label, value in rows]
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.setFont(FONT, 9, 12)
+        for n, (label, value) in enumerate(self._rows):
+            baseline = self.height - (n + 1) * self.ROW + 4
+            canvas.setFillColor(MUTED)
+            canvas.drawString(0, baseline, label)
+            canvas.setFillColor(INK)
+            canvas.drawRightString(self.width, baseline, value)
+
+
+class Beside(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """Two columns of flowables side by side, top-aligned, filling the frame's width: the
+    left column flush left, the right column flush right."""
+
+    def __init__(self, left: Sequence[Flowable], right: Sequence[Flowable]) -> None:
+        super().__init__()
+        self._columns = (list(left), list(right))
+        self.width = self.height = 0.0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        heights = [
+            sum(part.wrap(available_width, available_height)[1] for part in column)
+            for column in self._columns
+        ]
+        self.height = max(heights)
+        return self.width, self.height
+
+    def draw(self) -> None:
+        for column, flush_right in zip(self._columns, (False, True), strict=True):
+            top = self.height
+            for part in column:
+                width, height = part.wrap(self.width, self.height)
+                top -= height
+                part.drawOn(self.canv, self.width - width if flush_right else 0, top)
+
+
+class Banner(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """One bold line on a shaded band that runs from margin to margin: the invoice's payment
+    status. The text lines up with the frame's other text, 6 pt inside the band."""
+
+    SIZE, LEADING, PAD_TOP, PAD_BOTTOM = 10.0, 14.0, 6.0, 6.0
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        register_fonts()
+        self._text = printable(text)
+        self._lines: list[str] = []
+        self.width = self.height = 0.0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        self._lines = wrap(self._text, available_width, FONT_BOLD, self.SIZE).split("\n")
+        self.height = self.PAD_TOP + self.LEADING * len(self._lines) + self.PAD_BOTTOM
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.setFillColor(HEADER_FILL)
+        canvas.rect(-INSET, 0, self.width + 2 * INSET, self.height, stroke=0, fill=1)
+        canvas.setFillColor(INK)
+        canvas.setFont(FONT_BOLD, self.SIZE, self.LEADING)
+        for n, text in enumerate(self._lines):
+            baseline = self.height - self.PAD_TOP - self.SIZE - n * self.LEADING + 1
+            canvas.drawString(0, baseline, text)
 
 
 # ---- wording -------------------------------------------------------------------------------
@@ -203,28 +334,29 @@ def card_brand_name(brand: str) -> str:
     return _CARD_BRANDS.get(brand.lower(), brand.replace("_", " ").title())
 
 
-def supplier_paragraphs(supplier: Supplier) -> list[Paragraph]:
-    st = styles()
-    lines = [*supplier.address_lines, f"VAT number {supplier.vat_number}"]
-    lines.append(f"Company number {supplier.company_number}")
+def supplier_lines(supplier: Supplier) -> list[Line]:
+    """The vendor's name, address, VAT number and company number."""
+    details = [
+        *supplier.address_lines,
+        f"VAT number {supplier.vat_number}",
+        f"Company number {supplier.company_number}",
+    ]
     return [
-        Paragraph(markup(supplier.name), st.supplier),
-        Paragraph("<br/>".join(markup(line) for line in lines), st.body),
+        Line(supplier.name, font=FONT_BOLD, size=13, leading=17, space_after=1),
+        Line("\n".join(details)),
     ]
 
 
-def customer_paragraphs(customer: Customer, heading: str) -> list[Paragraph]:
-    st = styles()
-    lines = [*customer.address_lines, customer.country_name]
-    text = "<br/>".join(
-        [f"<b>{markup(customer.company_name)}</b>", *(markup(line) for line in lines)]
-    )
-    paragraphs = [Paragraph(heading, st.heading), Paragraph(text, st.body)]
+def customer_lines(customer: Customer, heading: str) -> list[Line]:
+    """`heading` ("Bill to"), then the customer's company, address, country and VAT number."""
+    lines = [
+        Line(heading, font=FONT_BOLD, size=10, leading=14, space_after=2),
+        Line(customer.company_name, font=FONT_BOLD),
+        Line("\n".join([*customer.address_lines, customer.country_name])),
+    ]
     if customer.vat_reference:
-        paragraphs.append(
-            Paragraph(f"VAT number {markup(customer.vat_reference)}", st.body),
-        )
-    return paragraphs
+        lines.append(Line(f"VAT number {customer.vat_reference}"))
+    return lines
 
 
 # ---- building ------------------------------------------------------------------------------
@@ -258,9 +390,11 @@ def _numbered_canvas(footer: str) -> type[Canvas]:
             self.setFillColor(MUTED)
             self.setStrokeColor(RULE)
             self.line(MARGIN, MARGIN - 4 * mm, PAGE_SIZE[0] - MARGIN, MARGIN - 4 * mm)
-            self.drawString(MARGIN, MARGIN - 8 * mm, printable(footer))
+            self.drawString(MARGIN + INSET, MARGIN - 8 * mm, printable(footer))
             self.drawRightString(
-                PAGE_SIZE[0] - MARGIN, MARGIN - 8 * mm, f"Page {self._pageNumber} of {count}"
+                PAGE_SIZE[0] - MARGIN - INSET,
+                MARGIN - 8 * mm,
+                f"Page {self._pageNumber} of {count}",
             )
             self.restoreState()
 

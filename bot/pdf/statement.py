@@ -7,9 +7,8 @@ from typing import Any
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from bot.money import Money
 from bot.pdf.documents import StatementDocument, Supplier
@@ -19,17 +18,22 @@ from bot.pdf.layout import (
     FONT_BOLD,
     HEADER_FILL,
     INK,
+    INSET,
     MUTED,
     RULE,
+    TEXT_WIDTH,
+    Beside,
+    Line,
+    TextStack,
     build_pdf,
-    customer_paragraphs,
+    customer_lines,
     day,
-    markup,
     money,
     month_abbreviation,
     month_title,
-    styles,
-    supplier_paragraphs,
+    printable,
+    supplier_lines,
+    wrap,
 )
 
 ACTIVITY_HEADER = ("Date", "Details", "Invoiced", "Received", "Balance owed")
@@ -37,26 +41,22 @@ _ACTIVITY_WIDTHS = (0.15, 0.40, 0.15, 0.15, 0.15)
 BAR = colors.HexColor("#4a154b")
 
 
-def _header(statement: StatementDocument, supplier: Supplier) -> Table:
-    st = styles()
-    title = ParagraphStyle("statement_title", parent=st.title, fontSize=16, leading=20)
-    right = [
-        Paragraph(f"Statement {month_title(statement.month)}", title),
-        Spacer(1, 3 * mm),
-        Paragraph(f"{day(statement.month)} to {day(statement.period_end)}", st.cell_right),
-        Paragraph(f"Amounts in {markup(statement.currency)}", st.cell_right),
-    ]
-    return Table(
-        [[supplier_paragraphs(supplier), right]],
-        colWidths=(CONTENT_WIDTH * 0.45, CONTENT_WIDTH * 0.55),
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), FONT, 9),  # else the cells fall back to Helvetica
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (0, 0), 0),
-                ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
-            ]
+def _header(statement: StatementDocument, supplier: Supplier) -> Beside:
+    """The vendor on the left; the statement's month, period and currency on the right."""
+    title = [
+        Line(
+            f"Statement {month_title(statement.month)}",
+            font=FONT_BOLD,
+            size=16,
+            leading=20,
+            space_after=8,
         ),
+        Line(f"{day(statement.month)} to {day(statement.period_end)}"),
+        Line(f"Amounts in {statement.currency}", color=MUTED),
+    ]
+    return Beside(
+        [TextStack(supplier_lines(supplier), TEXT_WIDTH * 0.45)],
+        [TextStack(title, TEXT_WIDTH * 0.55, align="RIGHT")],
     )
 
 
@@ -89,7 +89,7 @@ def _summary(statement: StatementDocument) -> Table:
 def _activity(statement: StatementDocument) -> Table:
     """Invoices and payments in date order (an invoice before a payment on the same day), with
     the balance owed after each."""
-    st = styles()
+    details_width = CONTENT_WIDTH * _ACTIVITY_WIDTHS[1] - 2 * INSET
     entries: list[tuple[tuple[Any, ...], str, Money | None, Money | None]] = []
     for invoice in statement.invoices:
         details = f"Invoice {invoice.number} ({invoice.status.value})"
@@ -112,7 +112,7 @@ def _activity(statement: StatementDocument) -> Table:
         rows.append(
             [
                 day(key[0]),
-                Paragraph(markup(details), st.cell),
+                wrap(printable(details), details_width, FONT, 8.5),
                 money(invoiced) if invoiced is not None else "",
                 money(received) if received is not None else "",
                 money(balance),
@@ -135,9 +135,9 @@ def _activity(statement: StatementDocument) -> Table:
         repeatRows=1,  # the header row is drawn again at the top of every page
         style=TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT, 8.5),
-                ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8.5),
-                ("FONT", (0, -1), (-1, -1), FONT_BOLD, 8.5),
+                ("FONT", (0, 0), (-1, -1), FONT, 8.5, 10.5),
+                ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8.5, 10.5),
+                ("FONT", (0, -1), (-1, -1), FONT_BOLD, 8.5, 10.5),
                 ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
                 ("TEXTCOLOR", (0, 0), (-1, -1), INK),
                 ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
@@ -164,7 +164,7 @@ def _axis_label(currency: str) -> Any:
 def spend_chart(statement: StatementDocument) -> Drawing:
     """Bars of the gross invoiced in each of the last 12 months, drawn with reportlab's own
     graphics. Bar heights are the integer minor units themselves: no float conversion."""
-    width, height = CONTENT_WIDTH, 58 * mm
+    width, height = TEXT_WIDTH, 56 * mm
     drawing = Drawing(width, height, initialFontName=FONT, initialFontSize=8)
     first, last = statement.spend[0].month, statement.spend[-1].month
     drawing.add(
@@ -179,8 +179,8 @@ def spend_chart(statement: StatementDocument) -> Drawing:
         )
     )
     chart = VerticalBarChart()
-    chart.x, chart.y = 18 * mm, 8 * mm
-    chart.width, chart.height = width - 22 * mm, height - 22 * mm
+    chart.x, chart.y = 16 * mm, 8 * mm
+    chart.width, chart.height = width - chart.x, height - chart.y - 10 * mm
     chart.data = [[month.gross.amount_minor for month in statement.spend]]
     chart.bars[0].fillColor = BAR
     chart.bars[0].strokeColor = None
@@ -191,6 +191,7 @@ def spend_chart(statement: StatementDocument) -> Drawing:
     chart.categoryAxis.labels.fillColor = MUTED
     chart.categoryAxis.strokeColor = RULE
     chart.valueAxis.valueMin = 0
+    chart.valueAxis.rangeRound = "ceiling"  # the top bar ends at or under a labelled line
     if max(chart.data[0]) == 0:
         chart.valueAxis.valueMax = 100  # an empty year still gets a readable axis
         chart.valueAxis.valueStep = 100
@@ -207,17 +208,17 @@ def spend_chart(statement: StatementDocument) -> Drawing:
 
 def render_statement(statement: StatementDocument, supplier: Supplier) -> bytes:
     """The monthly statement as a PDF. Pure: the same input always gives the same bytes."""
-    st = styles()
     story: list[Any] = [
         _header(statement, supplier),
-        Spacer(1, 6 * mm),
-        *customer_paragraphs(statement.customer, "Account"),
-        Spacer(1, 4 * mm),
-        _summary(statement),
+        Spacer(1, 7 * mm),
+        TextStack(customer_lines(statement.customer, "Account"), TEXT_WIDTH),
         Spacer(1, 5 * mm),
-        Paragraph("Invoices and payments", st.heading),
-        _activity(statement),
+        _summary(statement),
         Spacer(1, 6 * mm),
+        TextStack([Line("Invoices and payments", font=FONT_BOLD, size=10, leading=14)], TEXT_WIDTH),
+        Spacer(1, 1 * mm),
+        _activity(statement),
+        Spacer(1, 8 * mm),
     ]
     if statement.spend:
         story.append(KeepTogether([spend_chart(statement)]))

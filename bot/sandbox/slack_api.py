@@ -289,6 +289,7 @@ class FakeSlack:
         self.validate = validate
         self._cond = threading.Condition(threading.RLock())
         self._server: BaseWSGIServer | None = None
+        self._mounted_url: str | None = None  # served by another server (the sandbox)
         self._thread: threading.Thread | None = None
         self._seq = 0
         self._calls: list[RecordedCall] = []
@@ -379,10 +380,20 @@ class FakeSlack:
     ) -> None:
         self.stop()
 
+    def mount(self, base_url: str) -> Self:
+        """Say that another server serves `wsgi_app` at `base_url` (instead of `start()`).
+
+        Response URLs, upload URLs and file links then point there.
+        """
+        self._mounted_url = base_url.rstrip("/")
+        return self
+
     @property
     def base_url(self) -> str:
-        """`http://127.0.0.1:PORT`; only while started."""
+        """`http://127.0.0.1:PORT`; only while started (or mounted)."""
         if self._server is None:
+            if self._mounted_url is not None:
+                return self._mounted_url
             raise RuntimeError("FakeSlack is not started")
         return f"http://127.0.0.1:{self._server.server_port}"
 
@@ -1052,6 +1063,29 @@ class FakeSlack:
         }
         self._messages.append(message)
         return message
+
+    def add_message(
+        self, channel: str, text: str, *, author: str, ephemeral_for: str | None = None
+    ) -> JsonDict:
+        """Store a message written by a person (or by Slackbot, `USLACKBOT`), not by the app.
+
+        What a person types into a channel, or Slackbot's "/x failed" notes; it is kept with the
+        app's messages (so they read in order) under `"author"`, and calls nothing.
+        """
+        with self._cond:
+            try:
+                channel_id = self._find_channel(channel)
+            except _Failure as failure:
+                raise ValueError(f"{failure.error}: {channel}") from None
+            message = self._store_message(
+                self._teams[self.team_id],
+                channel_id,
+                {"text": text},
+                ephemeral_for=ephemeral_for,
+                source="person",
+            )
+            message.update(author=author, bot_user_id=None, bot_id=None, app_id=None)
+            return copy.deepcopy(message)
 
     @staticmethod
     def as_slack_message(message: JsonDict) -> JsonDict:

@@ -14,6 +14,8 @@ which only matters to the kill-and-restart test.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -30,7 +32,6 @@ from typing import Any
 
 import pytest
 import requests
-import stripe
 from sqlalchemy import Engine, func, select
 
 from bot import invoices, pricing
@@ -152,7 +153,7 @@ class LocalStripe:
 
     def confirm_setup_intent(self, client_secret: str, number: str) -> dict[str, Any]:
         """`stripe.confirmCardSetup` with a card typed into the Card Element."""
-        setup_intent = client_secret.split("_secret_")[0]
+        setup_intent = client_secret.split("_secret_", maxsplit=1)[0]
         body = {
             "key": PUBLISHABLE_KEY,
             "use_stripe_sdk": True,
@@ -323,13 +324,10 @@ class PaymentsHarness:
         return [call for call in self.slack.calls(method) if call.params.get("channel") == channel]
 
     def sign(self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET) -> tuple[bytes, str]:
-        """A body and `Stripe-Signature` header as Stripe (and localstripe) make them."""
-        body = json.dumps(event, indent=2, sort_keys=True)
-        header = stripe.WebhookSignature.generate_signature_header(body, secret)
-        return body.encode("utf-8"), header
+        return sign(event, secret=secret)
 
     def deliver(self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET) -> requests.Response:
-        body, header = self.sign(event, secret=secret)
+        body, header = sign(event, secret=secret)
         return requests.post(
             f"{self.url}/stripe/webhook",
             data=body,
@@ -344,6 +342,31 @@ class PaymentsHarness:
         self.clock.now = NOW
 
 
+def sign(event: dict[str, Any], *, secret: str = WEBHOOK_SECRET) -> tuple[bytes, str]:
+    """A body and `Stripe-Signature` header as Stripe (and localstripe) make them."""
+    body = json.dumps(event, indent=2, sort_keys=True).encode("utf-8")
+    timestamp = int(time.time())
+    signed = hmac.new(secret.encode("utf-8"), b"%d.%s" % (timestamp, body), hashlib.sha256)
+    return body, f"t={timestamp},v1={signed.hexdigest()}"
+
+
+def stripe_settings(stripe_server: LocalStripe, **more: Any) -> Settings:
+    return Settings(
+        STRIPE_API_KEY=SECRET_KEY,  # type: ignore[arg-type]
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,  # type: ignore[arg-type]
+        STRIPE_API_BASE=stripe_server.url,
+        STRIPE_JS_URL=f"{stripe_server.url}/js.stripe.com/v3/",
+        **more,
+    )
+
+
+def gateway_for_tests(settings: Settings) -> StripeGateway:
+    """The gateway as the tests use it: no network retries, a short timeout."""
+    client = make_stripe_client(settings, max_network_retries=0, timeout=STRIPE_TIMEOUT)
+    return StripeGateway(client, no_redirects=False)
+
+
 def start_fake_slack() -> FakeSlack:
     fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID).start()
     for user, name in ((ADMIN, "ada"), (FINANCE, "fin"), (VIEWER, "vic")):
@@ -356,25 +379,17 @@ def start_fake_slack() -> FakeSlack:
 def start_harness(engine: Engine, stripe_server: LocalStripe, slack: FakeSlack) -> PaymentsHarness:
     """The whole web app for `engine`, on a free port, talking to `stripe_server`."""
     port = free_port()
-    settings = Settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN,  # type: ignore[arg-type]
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,  # type: ignore[arg-type]
+    settings = stripe_settings(
+        stripe_server,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.api_url,
-        STRIPE_API_KEY=SECRET_KEY,  # type: ignore[arg-type]
-        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,  # type: ignore[arg-type]
-        STRIPE_API_BASE=stripe_server.url,
-        STRIPE_JS_URL=f"{stripe_server.url}/js.stripe.com/v3/",
         DATABASE_URL=engine.url.render_as_string(hide_password=False),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
     )
     clock = Clock()
     deps = build_deps(settings, engine=engine, clock=clock)
-    gateway = StripeGateway(
-        make_stripe_client(settings, max_network_retries=0, timeout=STRIPE_TIMEOUT),
-        no_redirects=False,
-    )
-    deps = replace(deps, gateway=gateway)
+    deps = replace(deps, gateway=gateway_for_tests(settings))
     server = BackgroundServer(build_web(settings, deps), port=port).start()
     return PaymentsHarness(
         stripe_server=stripe_server,

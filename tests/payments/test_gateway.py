@@ -24,8 +24,10 @@ from tests.payments.conftest import (
     VISA,
     WEBHOOK_SECRET,
     LocalStripe,
-    PaymentsHarness,
     free_port,
+    gateway_for_tests,
+    sign,
+    stripe_settings,
 )
 
 BILLING = BillingDetails(
@@ -39,9 +41,10 @@ BILLING = BillingDetails(
 
 
 @pytest.fixture
-def gateway(app: PaymentsHarness) -> StripeGateway:
-    assert app.deps.gateway is not None
-    return app.deps.gateway
+def gateway(localstripe: LocalStripe) -> StripeGateway:
+    """The gateway alone over localstripe (emptied first): no database needed."""
+    localstripe.flush()
+    return gateway_for_tests(stripe_settings(localstripe))
 
 
 def _saved_card(gateway: StripeGateway, stripe_server: LocalStripe, number: str) -> tuple[str, str]:
@@ -58,14 +61,14 @@ def _saved_card(gateway: StripeGateway, stripe_server: LocalStripe, number: str)
 
 
 def test_a_card_is_saved_through_a_setup_intent(
-    app: PaymentsHarness, gateway: StripeGateway
+    localstripe: LocalStripe, gateway: StripeGateway
 ) -> None:
-    customer, method = _saved_card(gateway, app.stripe_server, VISA)
+    customer, method = _saved_card(gateway, localstripe, VISA)
     card = gateway.card_summary(method)
     assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 12, 2030)
     assert card.customer_id == customer
     assert gateway.retrieve_customer(customer).default_payment_method_id == method
-    stored = app.stripe_server.get(f"/v1/customers/{customer}")
+    stored = localstripe.get(f"/v1/customers/{customer}")
     assert stored["name"] == "Ada Lovelace"
     assert stored["address"] == {
         "line1": "1 Example Street",
@@ -76,11 +79,11 @@ def test_a_card_is_saved_through_a_setup_intent(
 
 
 def test_off_session_charges_succeed_decline_or_ask_for_the_customer(
-    app: PaymentsHarness, gateway: StripeGateway
+    localstripe: LocalStripe, gateway: StripeGateway
 ) -> None:
     outcomes = {}
     for number in (VISA, DECLINES, NEEDS_AUTH):
-        customer, method = _saved_card(gateway, app.stripe_server, number)
+        customer, method = _saved_card(gateway, localstripe, number)
         try:
             intent = gateway.charge_off_session(
                 customer_id=customer,
@@ -100,14 +103,15 @@ def test_off_session_charges_succeed_decline_or_ask_for_the_customer(
     assert outcomes[NEEDS_AUTH][0] == "requires_action"  # localstripe's off-session SCA
     status, code, declined_intent = outcomes[DECLINES]
     assert (status, code) == ("declined", "card_declined")
-    assert declined_intent is not None and declined_intent.startswith("pi_")  # found via the charge
+    assert declined_intent is not None
+    assert declined_intent.startswith("pi_")
     assert gateway.retrieve_payment_intent(declined_intent).error_code == "card_declined"
 
 
 def test_a_payment_intent_is_found_by_its_metadata(
-    app: PaymentsHarness, gateway: StripeGateway
+    localstripe: LocalStripe, gateway: StripeGateway
 ) -> None:
-    customer, method = _saved_card(gateway, app.stripe_server, VISA)
+    customer, method = _saved_card(gateway, localstripe, VISA)
     for payment_id in ("7", "8"):
         gateway.charge_off_session(
             customer_id=customer,
@@ -118,12 +122,13 @@ def test_a_payment_intent_is_found_by_its_metadata(
             metadata={"payment_id": payment_id},
         )
     found = gateway.find_payment_intent(metadata_key="payment_id", value="8")
-    assert found is not None and found.metadata["payment_id"] == "8"
+    assert found is not None
+    assert found.metadata["payment_id"] == "8"
     assert gateway.find_payment_intent(metadata_key="payment_id", value="9") is None
 
 
-def test_a_refund_gives_the_money_back(app: PaymentsHarness, gateway: StripeGateway) -> None:
-    customer, method = _saved_card(gateway, app.stripe_server, VISA)
+def test_a_refund_gives_the_money_back(localstripe: LocalStripe, gateway: StripeGateway) -> None:
+    customer, method = _saved_card(gateway, localstripe, VISA)
     intent = gateway.charge_off_session(
         customer_id=customer,
         payment_method_id=method,
@@ -156,14 +161,14 @@ def test_an_unreachable_stripe_is_unavailable_with_an_unknown_outcome() -> None:
 
 
 def test_webhook_signatures_are_checked_on_the_raw_body(
-    app: PaymentsHarness, gateway: StripeGateway
+    localstripe: LocalStripe, gateway: StripeGateway
 ) -> None:
     event = {
         "id": "evt_1",
         "type": "payment_intent.succeeded",
         "data": {"object": {"id": "pi_1", "object": "payment_intent"}},
     }
-    body, header = app.sign(event)
+    body, header = sign(event)
     parsed = gateway.parse_webhook(body, header, WEBHOOK_SECRET)
     assert (parsed.id, parsed.type, parsed.object_id, parsed.object_type) == (
         "evt_1",
@@ -183,7 +188,7 @@ def test_webhook_signatures_are_checked_on_the_raw_body(
     ):
         with pytest.raises(InvalidSignature):
             gateway.parse_webhook(payload, signature, secret)
-    not_an_event, not_an_event_header = app.sign({"hello": "world"})
+    not_an_event, not_an_event_header = sign({"hello": "world"})
     with pytest.raises(InvalidSignature):
         gateway.parse_webhook(not_an_event, not_an_event_header, WEBHOOK_SECRET)
     assert json.loads(body)["id"] == "evt_1"

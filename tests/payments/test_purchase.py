@@ -7,9 +7,11 @@ Slack Web API, which records what people would see.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot import credits
+from bot.errors import InvalidTransition
 from bot.payment_notifier import notify_payment
 from bot.sandbox.slack_api import RecordedCall
 from bot.ui.payments import SUCCESS
@@ -253,10 +255,6 @@ def test_a_repeated_pay_now_after_success_charges_nothing(app: PaymentsHarness) 
 def test_paying_an_invoice_already_paid_or_in_another_payment_is_refused(
     app: PaymentsHarness,
 ) -> None:
-    import pytest
-
-    from bot.errors import InvalidTransition
-
     account_id = app.make_account()
     app.save_card(account_id, NEEDS_AUTH)
     first, second = app.service_invoice(account_id), app.service_invoice(account_id)

@@ -170,7 +170,8 @@ def test_a_success_event_before_the_app_heard_back_settles_it_once(app: Payments
 
     assert page.outcome.status is PaymentStatus.SUCCEEDED
     assert not page.outcome.settled_now
-    assert again is not None and not again.settled_now
+    assert again is not None
+    assert not again.settled_now
     assert app.invoice(invoice_id).status is InvoiceStatus.PAID
 
 
@@ -201,8 +202,8 @@ def test_customer_updated_and_payment_method_detached_keep_the_card_on_file_in_s
     app.save_card(account_id, VISA)
     old = app.account(account_id).card_payment_method_id
     customer = app.account(account_id).stripe_customer_id
-    assert old is not None and customer is not None
-    time.sleep(1.05)  # Stripe's timestamps are in seconds: the new card must be newer
+    assert old is not None
+    assert customer is not None
     # The dashboard adds another card and makes it the default.
     new = app.stripe_server.post(
         "/v1/payment_methods",

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency, get_currency_precision
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,3 +53,24 @@ def test_total_is_the_integer_sum(amounts: list[int]) -> None:
     result = total([Money(a, "GBP") for a in amounts], "GBP")
     assert result == Money(sum(amounts), "GBP")
     assert type(result.amount_minor) is int
+
+
+LOCALES = ("en_GB", "de_DE", "fr_FR", "de_CH", "en_IN", "nl_NL", "ja_JP")
+CURRENCIES = ("GBP", "EUR", "USD", "JPY", "CHF", "INR", "BHD")
+
+
+@given(
+    st.integers(min_value=-(10**18), max_value=10**18),
+    st.sampled_from(CURRENCIES),
+    st.sampled_from(LOCALES),
+)
+def test_format_says_exactly_what_babel_says(amount: int, currency: str, locale: str) -> None:
+    major = Decimal(amount).scaleb(-get_currency_precision(currency))
+    assert Money(amount, currency).format(locale) == format_currency(major, currency, locale=locale)
+
+
+@pytest.mark.parametrize("amount", [0, 1, -1, 99, 100, 123456, -123456, 10**15, -(10**17)])
+def test_format_edges_match_babel(amount: int) -> None:
+    for currency in CURRENCIES:
+        major = Decimal(amount).scaleb(-get_currency_precision(currency))
+        assert Money(amount, currency).format() == format_currency(major, currency, locale="en_GB")
