@@ -34,6 +34,7 @@ from store.enums import (
     InvoiceStatus,
     LedgerKind,
     LineUnit,
+    LinkPurpose,
     PaymentStatus,
     Role,
     VatTreatment,
@@ -332,7 +333,6 @@ class AuditEntry(Base):
 
 # One-time links to the secure pages and the password window (docs/adr/0003).
 # Imported here so this section could be appended without touching the header.
-from store.enums import LinkPurpose  # noqa: E402
 
 
 class OneTimeLink(Base):
