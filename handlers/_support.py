@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.card_numbers import refuse_card_number
 from bot.deps import Deps
 from bot.errors import FieldError, UserFacingError
 from bot.portal import Visitor, visit
@@ -199,14 +200,16 @@ def field_value(view: dict[str, Any], block_id: str, action_id: str, key: str = 
     """One element's entry in `view.state.values`, as a string ("" when left empty).
 
     `key` names what the element reports: `value` (text inputs), `selected_option` (selects,
-    whose option value is returned), `selected_user`, `selected_conversation`.
+    whose option value is returned), `selected_user`, `selected_conversation`. Whatever looks
+    like a card number is refused under its field: Slack keeps what is typed in it.
     """
     values = (view.get("state") or {}).get("values") or {}
     entry = (values.get(block_id) or {}).get(action_id) or {}
     found = entry.get(key)
     if isinstance(found, dict):
         found = found.get("value")
-    return str(found) if isinstance(found, str) else ""
+    text = str(found) if isinstance(found, str) else ""
+    return refuse_card_number(text, field=block_id)
 
 
 @dataclass(frozen=True, slots=True)

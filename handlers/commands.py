@@ -8,10 +8,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.card_numbers import CARD_NUMBER_MESSAGE, looks_like_card_number
 from bot.dashboard import dashboard
 from bot.deps import Deps
 from bot.roles import Action
-from bot.ui import menu
+from bot.ui import common, menu
 from bot.ui.ids import PORTAL_COMMAND, Act
 from handlers import account, credits, invoices, services, users
 from handlers._support import Entry, Request, guard, on_button, unit_of_work, who
@@ -85,7 +86,12 @@ def portal_command(
     deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
 ) -> None:
     ack()
-    word, args = route(str(body.get("text", "")))
+    text = str(body.get("text", ""))
+    req = Request(body=body, client=client, respond=respond, origin=who(body))
+    if looks_like_card_number(text):
+        req.reply(common.notice(CARD_NUMBER_MESSAGE))
+        return
+    word, args = route(text)
     req = Request(body=body, client=client, respond=respond, origin=who(body), args=args)
     if not word:
         show_menu(deps, req)

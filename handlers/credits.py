@@ -86,11 +86,11 @@ def update_quote(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
 def confirm_purchase(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
     """The "Confirm" button: re-check the role, re-price the number, push the confirmation."""
     origin = who(body)
-    text = field_value(view, Blk.CREDITS, Act.CREDITS_INPUT)
 
     def work() -> dict[str, Any]:
         with unit_of_work(deps, origin) as (session, visitor):
             account = visitor.require(Action.BUY_CREDITS)
+            text = field_value(view, Blk.CREDITS, Act.CREDITS_INPUT)
             quote = credits.quote_purchase(
                 session=session, account=account, text=text, on=deps.clock().date()
             )
