@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the app with its pinned dependencies
 
-run: $(STAMP) ## Migrate the database, then start the app
-	$(BIN)/python -m bot migrate
+run: $(STAMP) ## Start the app: real Slack when tokens are set, else the sandbox on :3000
+	$(BIN)/python -m bot run
 
 # The browser tests drive Debian's Chromium; nothing downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+from types import FrameType
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import create_app
 from bot.deps import Deps, build_deps
 from bot.logs import configure_logging
+from bot.scheduler import JOBS_BY_ID, JobRunner, Worker
 from bot.server import BackgroundServer, serve_with_gunicorn
 from bot.settings import Mode, Settings, SettingsError, load_settings
 from bot.web import create_web_app
@@ -47,7 +50,9 @@ def _prepare(mode: Mode, args: argparse.Namespace) -> tuple[Settings, Deps]:
 def _serve(args: argparse.Namespace) -> int:
     settings, deps = _prepare(Mode.SERVE, args)
     log.info("serving Slack on http://%s:%s/slack/events", settings.HOST, settings.PORT)
-    serve_with_gunicorn(settings, deps, workers=args.workers, threads=args.threads)
+    serve_with_gunicorn(
+        settings, deps, workers=args.workers, threads=args.threads, access_log=args.access_log
+    )
     return 0
 
 
@@ -62,6 +67,28 @@ def _socket(args: argparse.Namespace) -> int:
         SocketModeHandler(bolt, app_token).start()  # type: ignore[no-untyped-call]
     finally:
         web.stop()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """The scheduler: every job of `bot.scheduler.JOBS`, or one job now with `--run JOB`."""
+    _settings, deps = _prepare(Mode.WORKER, args)
+    if args.run:
+        result = JobRunner(deps).run(args.run)
+        print(f"{result.job_id} ({result.slot}): {result.outcome}")
+        return 1 if result.outcome.startswith("failed") else 0
+    worker = Worker.create(deps, blocking=True)
+
+    def _terminate(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        worker.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker stopping")
+    finally:
+        worker.stop()
     return 0
 
 
@@ -111,17 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
         ("serve", _serve, "serve Slack's request URL and the secure pages under gunicorn"),
         ("socket", _socket, "Socket Mode for development (needs SLACK_APP_TOKEN)"),
         ("sandbox", _sandbox, "every flow locally: a Slack-like page, the app and localstripe"),
+        ("worker", _worker, "the scheduler: autopay, reminders, digests, reconcile, top-ups"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument(
             "--no-migrate", action="store_true", help="don't upgrade the database first"
         )
         sub.set_defaults(func=func)
-        if name == "serve":
+        if name in ("serve", "run"):  # `run` serves like `serve` when tokens are set
             sub.add_argument("--workers", type=int, default=2)
             sub.add_argument("--threads", type=int, default=8)
+            # Each request's duration to a file, for benchmarks/slack_load.py; not for operators.
+            sub.add_argument("--access-log", default=None, help=argparse.SUPPRESS)
         if name in ("run", "sandbox"):
             _add_sandbox_arguments(sub)
+        if name == "worker":
+            sub.add_argument(
+                "--run",
+                metavar="JOB",
+                choices=sorted(JOBS_BY_ID),
+                default=None,
+                help="run one job now (under its lease) and exit: " + ", ".join(sorted(JOBS_BY_ID)),
+            )
     return parser
 
 

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from bot import audit, links, passwords
+from bot import audit, links, notifications, passwords
 from bot.deps import Deps
 from bot.errors import FieldError, PermissionDenied, UserFacingError
 from bot.roles import Action
@@ -457,9 +457,12 @@ class SecurePages:
         links.close_password_windows(session=visit.session, account_id=visit.account.id)
         user_message = password_set_message() if first else password_changed_message()
         slack = [self._tell_user(visit.link, user_message)]
-        if visit.account.finance_channel_id:
+        route = notifications.route_for(
+            session=visit.session, account_id=visit.account.id, kind=notifications.Kind.PASSWORD
+        )
+        if route is not None:  # the finance channel, unless its settings say otherwise
             notice = password_changed_notice(user_id=visit.link.slack_user_id, first=first)
-            slack.append(_SlackMessage(visit.account.finance_channel_id, notice))
+            slack.append(_SlackMessage(route.channel_id, notice))
         return _Page(
             "secure/done.html",
             "Password set" if first else "Password changed",

@@ -2,8 +2,11 @@
 
 The person who started a payment is told ephemerally in the channel they used (a direct
 message when that fails: the channel is gone, or the bot left it); the finance channel gets a
-notice. A failed Slack call is logged and never undoes what was done: every call here happens
-after the transaction that changed anything has committed.
+notice where the account's feed settings send it (`bot.notifications`: the kind on, not paused,
+over the payment threshold, routed; the service resolved that into `finance_channel_id` and the
+invoice's thread). Autopay and auto top-up are nobody's to tell in person. A failed Slack call
+is logged and never undoes what was done: every call here happens after the transaction that
+changed anything has committed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import notifications
 from bot.payments import CardSaved, PaymentOutcome
 from bot.ui import payments as ui
 from bot.ui.common import Message
@@ -30,6 +34,7 @@ class Delivery:
     channel: str
     message: Message
     ephemeral_for: str | None = None
+    thread_ts: str | None = None  # a finance notice about an invoice with a thread already
 
 
 def to_person(user_id: str, channel_id: str | None, message: Message) -> Delivery:
@@ -41,13 +46,14 @@ def to_person(user_id: str, channel_id: str | None, message: Message) -> Deliver
 def payment_deliveries(outcome: PaymentOutcome, *, tell_person: bool = True) -> list[Delivery]:
     """Who hears about `outcome`: the person who paid, and the finance channel when settled."""
     found: list[Delivery] = []
-    if tell_person and outcome.requested_by:
-        found.append(
-            to_person(outcome.requested_by, outcome.channel_id, ui.payment_message(outcome))
-        )
-    notice = ui.payment_notice(outcome) if outcome.settled_now else None
+    person = outcome.requested_by
+    if tell_person and person and not notifications.is_system_actor(person):
+        found.append(to_person(person, outcome.channel_id, ui.payment_message(outcome)))
+    notice = notifications.payment_notice(outcome) if outcome.settled_now else None
     if notice is not None and outcome.finance_channel_id:
-        found.append(Delivery(outcome.finance_channel_id, notice))
+        found.append(
+            Delivery(outcome.finance_channel_id, notice, thread_ts=outcome.finance_thread_ts)
+        )
     return found
 
 
@@ -61,7 +67,7 @@ def card_deliveries(
     elif user_id and result.problem:
         found.append(to_person(user_id, channel_id, ui.card_not_saved_message(result.problem)))
     if result.changed and result.finance_channel_id:
-        found.append(Delivery(result.finance_channel_id, ui.card_saved_notice(result)))
+        found.append(Delivery(result.finance_channel_id, notifications.card_notice(result)))
     return found
 
 
@@ -77,6 +83,13 @@ def send(slack: WebClient, deliveries: list[Delivery]) -> None:
             ):
                 continue
             _call(slack.chat_postMessage, channel=item.ephemeral_for, **item.message)
+        elif item.thread_ts:
+            _call(
+                slack.chat_postMessage,
+                channel=item.channel,
+                thread_ts=item.thread_ts,
+                **item.message,
+            )
         else:
             _call(slack.chat_postMessage, channel=item.channel, **item.message)
 

@@ -35,7 +35,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import audit, credits, invoices, links, pricing
+from bot import audit, credits, invoices, links, notifications, pricing
 from bot.dashboard import CardOnFile, card_on_file
 from bot.deps import Deps
 from bot.errors import FieldError, InvalidTransition, NotFound, UserFacingError
@@ -218,7 +218,9 @@ class PaymentOutcome:
     settled_now: bool  # this call moved the payment to this state: tell people
     requested_by: str | None
     channel_id: str | None
-    finance_channel_id: str | None
+    finance_channel_id: str | None  # where the finance notice goes (None: not sent)
+    invoice_ids: tuple[int, ...] = ()
+    finance_thread_ts: str | None = None  # the invoice's thread in that channel, if any
 
     @property
     def retry_later(self) -> bool:
@@ -510,7 +512,7 @@ class Payments:
                 replaced=True,
                 problem=None,
                 actor="stripe",
-                finance_channel_id=account.finance_channel_id,
+                finance_channel_id=_card_news_channel(session, account.id),
             )
 
     # Paying -----------------------------------------------------------------------------------
@@ -889,10 +891,9 @@ class Payments:
                 return self._outcome(session, payment, settled_now=False)
             changed, refund_due = _apply_intent(session, payment, intent, now)
             link = None
-            if changed and payment.status is PaymentStatus.REQUIRES_ACTION and payment.requested_by:
-                link = self._payment_link(
-                    session, payment, payment.requested_by, payment.channel_id, now
-                )
+            person = _person(payment)
+            if changed and payment.status is PaymentStatus.REQUIRES_ACTION and person:
+                link = self._payment_link(session, payment, person, payment.channel_id, now)
             outcome = self._outcome(session, payment, settled_now=changed, link=link)
         if refund_due:
             return self._refund(payment_id)
@@ -931,10 +932,8 @@ class Payments:
             payment.failure_reason = decline_reason("authentication_required")
             payment.updated_at = now
             link = None
-            if payment.requested_by:
-                link = self._payment_link(
-                    session, payment, payment.requested_by, payment.channel_id, now
-                )
+            if person := _person(payment):
+                link = self._payment_link(session, payment, person, payment.channel_id, now)
             return self._outcome(session, payment, settled_now=True, link=link)
 
     def _unreachable(self, payment_id: int, exc: StripeUnavailable) -> PaymentOutcome:
@@ -1122,7 +1121,7 @@ class Payments:
                 replaced=replaced,
                 problem=None,
                 actor=actor,
-                finance_channel_id=account.finance_channel_id,
+                finance_channel_id=_card_news_channel(session, account_id),
             )
 
     def _card_result(
@@ -1204,11 +1203,20 @@ class Payments:
                 for invoice in covered
                 if invoice.kind is InvoiceKind.CREDITS
             )
+        amount = Money(payment.amount_minor, payment.currency)
+        route = notifications.route_payment(
+            session=session,
+            account_id=payment.account_id,
+            status=payment.status,
+            amount=amount,
+            invoices=covered,
+            requested_by=payment.requested_by,
+        )
         return PaymentOutcome(
             payment_id=payment.id,
             account_id=payment.account_id,
             status=payment.status,
-            amount=Money(payment.amount_minor, payment.currency),
+            amount=amount,
             invoice_numbers=tuple(invoice.number for invoice in covered),
             credits_granted=granted,
             credits_balance=credits.balance(session=session, account_id=payment.account_id),
@@ -1220,7 +1228,9 @@ class Payments:
             settled_now=settled_now,
             requested_by=payment.requested_by,
             channel_id=payment.channel_id,
-            finance_channel_id=account.finance_channel_id,
+            finance_channel_id=route.channel_id if route is not None else None,
+            invoice_ids=tuple(invoice.id for invoice in covered),
+            finance_thread_ts=route.thread_ts if route is not None else None,
         )
 
 
@@ -1372,6 +1382,20 @@ def _account(session: Session, account_id: int, *, lock: bool = False) -> Accoun
     if account is None:
         raise NotFound("This workspace has no Admin Portal account.")
     return account
+
+
+def _person(payment: Payment) -> str | None:
+    """Who pressed Pay Now, to give a payment link to; None for autopay and auto top-up."""
+    who = payment.requested_by
+    return None if not who or notifications.is_system_actor(who) else who
+
+
+def _card_news_channel(session: Session, account_id: int) -> str | None:
+    """Where news of the card on file goes, by the account's finance channel settings."""
+    route = notifications.route_for(
+        session=session, account_id=account_id, kind=notifications.Kind.CARD_CHANGED
+    )
+    return route.channel_id if route is not None else None
 
 
 def _locked_payment(session: Session, payment_id: int) -> Payment:

@@ -35,20 +35,50 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._wsgi
 
 
+# One line a request with its duration in microseconds (benchmarks/slack_load.py reads it).
+ACCESS_LOG_FORMAT = '%(t)s %(p)s "%(r)s" %(s)s %(B)s %(D)sus'
+
+
 def serve_with_gunicorn(
-    settings: Settings, deps: Deps, *, workers: int = 1, threads: int = 8
+    settings: Settings,
+    deps: Deps,
+    *,
+    workers: int = 1,
+    threads: int = 8,
+    access_log: str | None = None,
 ) -> None:
     """Serve on HOST:PORT with gunicorn's threaded workers (Bolt acks, then works in threads)."""
-    _Gunicorn(
+    run_gunicorn(
         build_web(settings, deps),
+        bind=f"{settings.HOST}:{settings.PORT}",
+        workers=workers,
+        threads=threads,
+        log_level=settings.LOG_LEVEL,
+        access_log=access_log,
+    )
+
+
+def run_gunicorn(
+    wsgi: Flask,
+    *,
+    bind: str,
+    workers: int,
+    threads: int,
+    log_level: str,
+    access_log: str | None = None,
+) -> None:
+    """gunicorn as deployed: gthread workers; `access_log` (a path) logs each request's time."""
+    _Gunicorn(
+        wsgi,
         {
-            "bind": f"{settings.HOST}:{settings.PORT}",
+            "bind": bind,
             "workers": workers,
             "worker_class": "gthread",
             "threads": threads,
             "timeout": 30,
-            "accesslog": None,
-            "loglevel": settings.LOG_LEVEL.lower(),
+            "accesslog": access_log,
+            "access_log_format": ACCESS_LOG_FORMAT,
+            "loglevel": log_level.lower(),
         },
     ).run()
 

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     SUPPLIER_ADDRESS: str = "1 Example Street\nLondon\nEC1A 1AA\nUnited Kingdom"
     SUPPLIER_VAT_NUMBER: str = "GB000000000"
     SUPPLIER_COMPANY_NUMBER: str = "00000000"
+    # `POST /api/usage`: the vendor's platform sends `Authorization: Bearer <this>`. Unset: the
+    # endpoint answers 401 to everyone.
+    USAGE_API_TOKEN: SecretStr | None = None
+    # The low credit balance warning for accounts that have not chosen a threshold (0: off).
+    LOW_BALANCE_DEFAULT_CREDITS: int = Field(default=100, ge=0, le=1_000_000)
+    # How many autopay charges the worker makes at once.
+    AUTOPAY_CONCURRENCY: int = Field(default=4, ge=1, le=32)
 
     @field_validator("APP_TIMEZONE")
     @classmethod

@@ -38,4 +38,8 @@ def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
 
     web.register_blueprint(payment_pages.blueprint(settings, deps))
     webhooks.register_webhook(web, settings, deps)
+
+    from bot import usage  # noqa: PLC0415 - as above
+
+    web.register_blueprint(usage.blueprint(settings, deps))
     return web

@@ -1,4 +1,5 @@
-"""Listeners for the invoices area: the list a page at a time, unpaid invoices, one invoice."""
+"""Listeners for the invoices area: the list a page at a time, unpaid invoices, one invoice,
+its PDF posted into the conversation, and the monthly statement."""
 
 from __future__ import annotations
 
@@ -9,23 +10,27 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import invoice_list
+from bot import invoice_files, invoice_list
 from bot.deps import Deps
 from bot.errors import NotFound
+from bot.invoice_files import PdfFile
 from bot.invoice_list import PageCursor
 from bot.invoices import get_invoice
+from bot.pdf import supplier_from_settings
 from bot.roles import Action
 from bot.ui import invoices as invoices_ui
 from bot.ui.ids import Act
-from handlers._support import Request, guard, unit_of_work, who
+from handlers._support import Request, Who, guard, unit_of_work, who
 
 _MAX_PAGE_DIGITS = 7
+STATEMENT_WORD = "statement"  # `/portal invoices statement [month]`
 
 
 def register(app: App, deps: Deps) -> None:
     """Wire this area's ids to their listeners."""
     app.action(Act.INVOICES_PAGE)(guard(partial(turn_page, deps)))
     app.action(Act.VIEW_INVOICE)(guard(partial(view_invoice, deps)))
+    app.action(Act.DOWNLOAD_INVOICE)(guard(partial(download_invoice, deps)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,13 @@ class PageAsked:
 
 
 def show_invoices(deps: Deps, req: Request) -> None:
-    """`/portal invoices [page]` and "Invoices": newest first, 10 a page."""
+    """`/portal invoices [page]` and "Invoices": newest first, 10 a page.
+
+    `/portal invoices statement [month]` posts the month's statement instead."""
+    word, _, month = req.args.strip().partition(" ")
+    if word.lower() == STATEMENT_WORD:
+        post_statement(deps, req, month)
+        return
     asked = PageAsked.parse(req.args)
     with unit_of_work(deps, req.origin) as (session, visitor):
         account = visitor.require(Action.VIEW)
@@ -89,6 +100,18 @@ def _invoice_id(body: dict[str, Any]) -> int:
     return int(value)
 
 
+def conversation_of(body: dict[str, Any]) -> str | None:
+    """Where a PDF asked for in `body` is posted: the conversation of the message the button
+    is in, or, for a button in a modal, the one its flow started in (carried in the modal's
+    `private_metadata`); None from the App Home, which means the person's DM with the app."""
+    view = body.get("view") or {}
+    if view.get("type") == "modal":
+        return invoices_ui.conversation_in(str(view.get("private_metadata") or ""))
+    if view:
+        return None  # the App Home
+    return who(body).channel_id
+
+
 def view_invoice(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """The "View" and "View invoice" buttons: one of the asker's own invoices, in a modal."""
     ack()
@@ -97,10 +120,68 @@ def view_invoice(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
     with unit_of_work(deps, origin) as (session, visitor):
         account = visitor.require(Action.VIEW)
         invoice = get_invoice(session=session, account_id=account.id, invoice_id=invoice_id)
-        view = invoices_ui.invoice_detail_view(invoice, today=deps.clock().date())
+        view = invoices_ui.invoice_detail_view(
+            invoice, today=deps.clock().date(), channel_id=conversation_of(body)
+        )
     # From a modal ("View invoice" after creating one) the detail goes on top of it.
     from_modal = (body.get("view") or {}).get("type") == "modal"
     if from_modal:
         client.views_push(trigger_id=origin.trigger_id, view=view)
     else:
         client.views_open(trigger_id=origin.trigger_id, view=view)
+
+
+@dataclass(frozen=True, slots=True)
+class PdfAsked:
+    """A "Download PDF" click: who asked, for which invoice, and where to post it."""
+
+    origin: Who
+    invoice_id: int
+    channel_id: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> PdfAsked:
+        return cls(origin=who(body), invoice_id=_invoice_id(body), channel_id=conversation_of(body))
+
+
+def download_invoice(
+    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
+) -> None:
+    """The "Download PDF" buttons (the invoices list, an invoice's detail, a created invoice,
+    each credits purchase): post one of the asker's own invoices into the conversation."""
+    ack()
+    asked = PdfAsked.parse(body)
+    tz = deps.settings.timezone
+    with unit_of_work(deps, asked.origin) as (session, visitor):
+        account = visitor.require(Action.VIEW)
+        document = invoice_files.invoice_for_pdf(
+            session=session, account=account, invoice_id=asked.invoice_id, tz=tz
+        )
+    file = invoice_files.invoice_file(document, supplier_from_settings(deps.settings))
+    comment = invoices_ui.invoice_file_comment(document, today=deps.clock().astimezone(tz).date())
+    req = Request(body=body, client=client, respond=respond, origin=asked.origin)
+    post_pdf(req, file, comment=comment, channel_id=asked.channel_id)
+
+
+def post_statement(deps: Deps, req: Request, month_text: str) -> None:
+    """`/portal invoices statement [month]`: the month's statement PDF, into the conversation."""
+    tz = deps.settings.timezone
+    today = deps.clock().astimezone(tz).date()
+    with unit_of_work(deps, req.origin) as (session, visitor):
+        account = visitor.require(Action.VIEW)
+        month = invoice_files.parse_statement_month(month_text, today=today)
+        statement = invoice_files.statement_for_pdf(
+            session=session, account=account, month=month, today=today, tz=tz
+        )
+    file = invoice_files.statement_file(statement, supplier_from_settings(deps.settings))
+    comment = invoices_ui.statement_file_comment(statement)
+    post_pdf(req, file, comment=comment, channel_id=req.origin.channel_id)
+
+
+def post_pdf(req: Request, file: PdfFile, *, comment: str, channel_id: str | None) -> None:
+    """Post `file` where it was asked for; say so when it went to the person's DM instead."""
+    delivery = invoice_files.post_file(
+        req.client, file, comment=comment, channel_id=channel_id, user_id=req.origin.user_id
+    )
+    if delivery.instead_of:
+        req.reply(invoices_ui.sent_directly_message(file.name, delivery.instead_of))

@@ -39,7 +39,11 @@ def open_services(deps: Deps, req: Request) -> None:
     with unit_of_work(deps, req.origin) as (session, visitor):
         visitor.require(Action.CREATE_SERVICE_INVOICE)
         services = pricing.active_services(session=session)
-        view = services_ui.services_modal(services) if services else None
+        view = (
+            services_ui.services_modal(services, channel_id=req.origin.channel_id)
+            if services
+            else None
+        )
     if view is None:
         req.reply(common.notice(services_ui.NO_SERVICES))
         return
@@ -89,6 +93,11 @@ class ServiceOrder:
         return cls(service_id=service_id, hours=hours)
 
 
+def started_in(view: dict[str, Any]) -> str | None:
+    """The conversation the flow started in, carried from modal to modal for "Download PDF"."""
+    return invoices_ui.conversation_in(str(view.get("private_metadata") or ""))
+
+
 class FormErrors(Exception):
     """Several fields of one form are wrong: answered as `response_action: errors`."""
 
@@ -124,7 +133,9 @@ def review_service_invoice(
                 hours=order.hours,
                 on=deps.clock().date(),
             )
-        confirm = services_ui.services_confirm_view(order.service_id, quote)
+        confirm = services_ui.services_confirm_view(
+            order.service_id, quote, channel_id=started_in(view)
+        )
         return {"response_action": "push", "view": confirm}
 
     answer_submission(ack, work)
@@ -166,7 +177,7 @@ def create_service_invoice(
                 session=session, source=EventSource.SLACK, key=f"services:{view_id}", now=now
             ):
                 told.append(invoices_ui.invoice_created_message(invoice))
-            created = invoices_ui.invoice_created_view(invoice)
+            created = invoices_ui.invoice_created_view(invoice, channel_id=started_in(view))
         return {"response_action": "update", "view": created}
 
     answer_submission(ack, work)

@@ -368,3 +368,199 @@ class PasswordWindow(Base):
     )
     slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     confirmed_until: Mapped[utc]
+
+
+# -- Scheduled jobs, autopay, usage and the finance channel feed (issue 6) --------------------
+# Appended as one section; its few extra imports are here so the header stays untouched.
+
+from sqlalchemy import Column, Float, LargeBinary, Table, Unicode  # noqa: E402
+
+
+class NotificationKind(enum.StrEnum):
+    """Each kind of message the finance channel feed posts; each can be turned off or routed."""
+
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_FAILED = "payment_failed"
+    INVOICE_CREATED = "invoice_created"
+    INVOICE_OVERDUE = "invoice_overdue"
+    AUTOPAY_ATTENTION = "autopay_attention"  # autopay gave up: the invoice needs a person
+    CREDITS_BOUGHT = "credits_bought"  # a credits purchase (its payment included), auto top-up
+    LOW_BALANCE = "low_balance"  # below the account's threshold, or overdrawn
+    DAILY_DIGEST = "daily_digest"
+    WEEKLY_DIGEST = "weekly_digest"
+    CARD_CHANGED = "card_changed"  # added, changed or removed
+    CARD_EXPIRING = "card_expiring"
+    CONTACT_DETAILS = "contact_details"
+    PASSWORD = "password"  # noqa: S105 - a kind name
+    USERS = "users"  # added, role changed or removed
+
+
+class BalanceAlert(enum.StrEnum):
+    """The credit balance thresholds whose crossing (from at or above to below) acts once."""
+
+    LOW_BALANCE = "low_balance"  # tell the finance channel
+    TOP_UP = "top_up"  # buy the account's auto top-up credits
+    OVERDRAWN = "overdrawn"  # below zero: flagged and told
+
+
+class AutopayStatus(enum.StrEnum):
+    STARTED = "started"  # the attempt's row exists; the payment is being made
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # declined, or nothing could be charged
+    NEEDS_CUSTOMER = "needs_customer"  # the bank asked for authentication (SCA)
+    UNANSWERED = "unanswered"  # Stripe did not answer; the reconcile job settles the payment
+
+
+class JobLease(Base):
+    """One scheduled run of one job: the worker that inserts the row runs it, others skip.
+
+    A lease left unfinished by a worker that died may be taken over once `expires_at` passed.
+    """
+
+    __tablename__ = "job_leases"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(32), primary_key=True)  # the run's fire time (UTC)
+    holder: Mapped[str] = mapped_column(String(128))
+    taken_at: Mapped[utc]
+    expires_at: Mapped[utc]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(500))
+
+
+# APScheduler's job store table (`SQLAlchemyJobStore`), defined as APScheduler defines it and
+# created by migration 0005, so that Alembic stays the only way the schema changes.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
+
+
+class FinanceSettings(Base):
+    """An account's finance channel feed and credit balance settings (no row: the defaults)."""
+
+    __tablename__ = "finance_settings"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_by: Mapped[str | None] = mapped_column(String(32))
+    # Payment notices below this amount are not posted (None: every payment).
+    payment_threshold_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Credits; None: the default from settings, 0: off.
+    low_balance_below: Mapped[int | None] = mapped_column(BigInteger)
+    # Auto top-up: when the balance falls below `top_up_below`, buy `top_up_credits`.
+    top_up_below: Mapped[int | None] = mapped_column(BigInteger)
+    top_up_credits: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[utc]
+
+
+class NotificationPreference(Base):
+    """One kind's setting for one account: on or off, and where it goes (None: the channel)."""
+
+    __tablename__ = "notification_preferences"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[NotificationKind] = mapped_column(
+        _enum(NotificationKind, "notification_kind"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[utc]
+
+
+class InvoiceThread(Base):
+    """The first message about an invoice in a channel: later ones go into its thread."""
+
+    __tablename__ = "invoice_threads"
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[utc]
+
+
+class NotificationLog(Base):
+    """A notification sent once per key (a reminder a day, a digest a period); the key guards."""
+
+    __tablename__ = "notification_log"
+    __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "notification_kind"))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[utc]
+
+
+class BalanceCrossing(Base):
+    """The balance fell below a threshold: one row per crossing, so it acts once.
+
+    `period` counts the account's crossings of that kind; racing usage reports that both see
+    the same crossing try to insert the same (account, kind, period) and only one can.
+    """
+
+    __tablename__ = "balance_crossings"
+    __table_args__ = (UniqueConstraint("account_id", "alert", "period"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    alert: Mapped[BalanceAlert] = mapped_column(_enum(BalanceAlert, "balance_alert"))
+    period: Mapped[int]
+    threshold: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("credit_ledger.id"))
+    crossed_at: Mapped[utc]
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))  # the top-up's
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class OverdrawnUsage(Base):
+    """A usage entry that took the balance below zero: recorded, and flagged here."""
+
+    __tablename__ = "overdrawn_usage"
+
+    ledger_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("credit_ledger.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    flagged_at: Mapped[utc]
+
+
+class AutopayAttempt(Base):
+    """One autopay charge of one invoice: attempt 1 on the due date, retries on days 1, 3, 7.
+
+    The row is written before the payment is made, so a rerun job finds it and never charges
+    the same attempt twice; the payment itself has its own idempotency key.
+    """
+
+    __tablename__ = "autopay_attempts"
+    __table_args__ = (UniqueConstraint("invoice_id", "attempt"),)
+
+    id: Mapped[intpk]
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    attempt: Mapped[int]
+    scheduled_for: Mapped[date] = mapped_column(Date)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    status: Mapped[AutopayStatus] = mapped_column(_enum(AutopayStatus, "autopay_status"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[utc]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Autopay and the overdue reminders look for open invoices by due date.
+Index("ix_invoices_status_due_date", Invoice.status, Invoice.due_date)

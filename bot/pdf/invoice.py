@@ -46,7 +46,7 @@ from bot.vat import TREATMENT_WORDING
 from store.enums import VatTreatment
 
 LINE_HEADER = ("Description", "Quantity", "Unit price", "VAT rate", "Net amount")
-_LINE_WIDTHS = (0.42, 0.16, 0.14, 0.10, 0.18)
+_LINE_WIDTHS = (0.40, 0.18, 0.14, 0.10, 0.18)
 _CELL_SIZE, _CELL_LEADING = 8.5, 10.5
 _CELL_PADDING = INSET  # reportlab's default left and right padding of a table cell
 PAY_IN_SLACK = "pay in Slack with /portal pay"

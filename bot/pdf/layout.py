@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import reportlab
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -67,6 +68,7 @@ _CARD_BRANDS = {
 }
 
 
+_PRINTABLE_ASCII = frozenset(range(0x20, 0x7F))
 _SUBSETS_KEPT = 64  # per face; each is a few tens of kilobytes
 _registration = threading.Lock()
 _drawable: list[frozenset[int]] = []  # filled once, under the lock
@@ -78,6 +80,10 @@ def register_fonts() -> frozenset[int]:
     font objects, or one would lay out with glyph subsets the other then replaces."""
     with _registration:
         if not _drawable:
+            # Streams go into the file as compressed binary, as PDF allows, not additionally
+            # ASCII85-encoded (reportlab's default, for 7-bit channels): a quarter smaller and
+            # ~1 ms faster per page. Set once, before the first document, for the process.
+            rl_config.useA85 = 0
             folder = Path(reportlab.__file__).parent / "fonts"
             faces = []
             for name, filename in _FONT_FILES.items():
@@ -127,6 +133,8 @@ def printable(text: str) -> str:
     """`text` with each character the fonts cannot draw replaced by its unaccented base letter
     (ő → o), or by "?" when it has none, so no glyph ever renders as an empty box."""
     drawable = register_fonts()
+    if text.isascii() and text.isprintable() and drawable >= _PRINTABLE_ASCII:
+        return text  # the common case, checked in C
     out = []
     for ch in text:
         if ord(ch) in drawable or ch in "\n\t ":
@@ -149,6 +157,8 @@ def money(amount: Money) -> str:
 def wrap(text: str, width: float, font: str, size: float) -> str:
     """`text` broken into lines no wider than `width` points (at word breaks, or inside a word
     too long for a line), joined with newlines, as a plain table cell draws them."""
+    if "\n" not in text and stringWidth(text, font, size) <= width:
+        return text  # fits on one line: one measurement instead of one per word
     lines: list[str] = []
     for words in simpleSplit(text, font, size, width):
         rest = words
@@ -273,7 +283,8 @@ class Banner(Flowable):  # type: ignore[misc]  # reportlab is untyped
     """One bold line on a shaded band that runs from margin to margin: the invoice's payment
     status. The text lines up with the frame's other text, 6 pt inside the band."""
 
-    SIZE, LEADING, PAD_TOP, PAD_BOTTOM = 10.0, 14.0, 6.0, 6.0
+    SIZE, LEADING, PAD = 10.0, 14.0, 8.0
+    CAP = 0.73 * SIZE  # Vera's capital height: the text is centred on its capitals
 
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -285,7 +296,7 @@ class Banner(Flowable):  # type: ignore[misc]  # reportlab is untyped
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
         self._lines = wrap(self._text, available_width, FONT_BOLD, self.SIZE).split("\n")
-        self.height = self.PAD_TOP + self.LEADING * len(self._lines) + self.PAD_BOTTOM
+        self.height = 2 * self.PAD + self.CAP + self.LEADING * (len(self._lines) - 1)
         return self.width, self.height
 
     def draw(self) -> None:
@@ -295,7 +306,7 @@ class Banner(Flowable):  # type: ignore[misc]  # reportlab is untyped
         canvas.setFillColor(INK)
         canvas.setFont(FONT_BOLD, self.SIZE, self.LEADING)
         for n, text in enumerate(self._lines):
-            baseline = self.height - self.PAD_TOP - self.SIZE - n * self.LEADING + 1
+            baseline = self.height - self.PAD - self.CAP - n * self.LEADING
             canvas.drawString(0, baseline, text)
 
 

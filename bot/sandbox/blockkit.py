@@ -155,6 +155,26 @@ def state_values(
     return values
 
 
+REQUIRED_FIELD = "Please complete this required field."
+
+
+def _is_empty(entry: JsonDict) -> bool:
+    return not any(value for key, value in entry.items() if key != "type")
+
+
+def missing_required(blocks: Any, values: Mapping[str, Mapping[str, JsonDict]]) -> list[str]:
+    """The input blocks, not marked optional, left empty: Slack's client will not submit them."""
+    missing = []
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict) or block.get("type") != "input" or block.get("optional"):
+            continue
+        block_id = block.get("block_id")
+        entries = values.get(block_id, {}) if isinstance(block_id, str) else {}
+        if isinstance(block_id, str) and all(_is_empty(entry) for entry in entries.values()):
+            missing.append(block_id)
+    return missing
+
+
 # What a block_actions action carries for a picker, by element type.
 _PICKED = {
     "users_select": "selected_user",

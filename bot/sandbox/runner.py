@@ -378,8 +378,6 @@ class Sandbox:
         app, self._app_server = self._app_server, None
         if app is not None:
             app.stop()
-        if self.workspace is not None:
-            self.workspace.close()
         if self.deps is not None:
             self.deps.engine.dispose()
         self.stripe.stop()

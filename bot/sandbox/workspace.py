@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,14 @@ from zoneinfo import ZoneInfo
 import requests
 from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
-from bot.sandbox.blockkit import action_fields, escape_command_text, find_element, state_values
+from bot.sandbox.blockkit import (
+    REQUIRED_FIELD,
+    action_fields,
+    escape_command_text,
+    find_element,
+    missing_required,
+    state_values,
+)
 from bot.sandbox.demo import Channel, Person
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_requests import SlackRequestSender
@@ -97,9 +103,6 @@ class SandboxWorkspace:
     timeout: float = 10.0
     secure_pages_url: str = ""
     notes: Sequence[str] = ()  # shown in the page's "About this sandbox" panel
-    _local: threading.local = field(default_factory=threading.local, repr=False)
-    _senders: list[SlackRequestSender] = field(default_factory=list, repr=False)
-    _senders_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _seen: dict[str, float] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -132,34 +135,25 @@ class SandboxWorkspace:
             **options,
         )
 
-    def close(self) -> None:
-        with self._senders_lock:
-            for sender in self._senders:
-                sender.close()
-            self._senders.clear()
-
     # -- Sending to the app ------------------------------------------------------------------
 
-    def sender(self) -> SlackRequestSender:
-        """This thread's sender (each has its own HTTP session)."""
-        sender: SlackRequestSender | None = getattr(self._local, "sender", None)
-        if sender is None:
-            sender = SlackRequestSender(
-                self.events_url,
-                self.signing_secret,
-                team_id=self.team_id,
-                team_domain=self.team_domain,
-                fake=self.fake,
-                timeout=self.timeout,
-            )
-            self._local.sender = sender
-            with self._senders_lock:
-                self._senders.append(sender)
-        return sender
+    def _sender(self) -> SlackRequestSender:
+        return SlackRequestSender(
+            self.events_url,
+            self.signing_secret,
+            team_id=self.team_id,
+            team_domain=self.team_domain,
+            fake=self.fake,
+            timeout=self.timeout,
+        )
 
-    def _send(self, what: str, call: Callable[[], requests.Response]) -> requests.Response:
+    def _send(
+        self, what: str, call: Callable[[SlackRequestSender], requests.Response]
+    ) -> requests.Response:
+        """Send one request to the app, with a sender (and HTTP session) of its own."""
         try:
-            return call()
+            with self._sender() as sender:
+                return call(sender)
         except requests.Timeout:
             raise SandboxError(f"The app did not answer the {what} in time.", status=504) from None
         except requests.ConnectionError:
@@ -284,8 +278,9 @@ class SandboxWorkspace:
         text = text.strip()
         if not text:
             return
+        channel = self.channel(channel_id)
         if not text.startswith("/"):
-            self.fake.add_message(self.channel(channel_id).channel_id, text, author=user_id)
+            self.fake.add_message(channel.channel_id, text, author=user_id)
             return
         command, _, rest = text.partition(" ")
         if command != COMMAND:
@@ -296,7 +291,6 @@ class SandboxWorkspace:
                 f"with the “/” character are interpreted as commands. This app's is `{COMMAND}`.",
             )
             return
-        channel = self.channel(channel_id)
         escaped = escape_command_text(
             rest.strip(),
             channels={c.name: c.channel_id for c in self.channels},
@@ -304,7 +298,7 @@ class SandboxWorkspace:
         )
         response = self._send(
             "command",
-            lambda: self.sender().slash_command(
+            lambda sender: sender.slash_command(
                 user_id, escaped, channel_id=channel.channel_id, channel_name=channel.name
             ),
         )
@@ -335,7 +329,7 @@ class SandboxWorkspace:
     def open_home(self, user_id: str) -> None:
         """The person opened the app's Home tab: Slack sends `app_home_opened`."""
         self.person(user_id)
-        response = self._send("Home tab", lambda: self.sender().app_home_opened(user_id))
+        response = self._send("Home tab", lambda sender: sender.app_home_opened(user_id))
         _require_ok(response, "Home tab")
 
     def act(
@@ -355,7 +349,7 @@ class SandboxWorkspace:
             element = self._element(message.get("blocks"), block_id, action_id)
             response = self._send(
                 "button",
-                lambda: self.sender().block_action(
+                lambda sender: sender.block_action(
                     user_id,
                     action_id,
                     block_id=block_id or None,
@@ -370,7 +364,7 @@ class SandboxWorkspace:
             element = self._element(view.get("blocks"), block_id, action_id)
             response = self._send(
                 "action",
-                lambda: self.sender().block_action(
+                lambda sender: sender.block_action(
                     user_id,
                     action_id,
                     block_id=block_id or None,
@@ -386,15 +380,24 @@ class SandboxWorkspace:
         self.person(user_id)
         view = self._open_modal(user_id, view_id)
         values = state_values(view.get("blocks"), state)
+        missing = missing_required(view.get("blocks"), values)
+        if missing:  # Slack's client says so itself, and sends nothing
+            self.fake.set_view_state(view_id, values)
+            self.fake.apply_view_response(
+                user_id,
+                view_id,
+                {"response_action": "errors", "errors": dict.fromkeys(missing, REQUIRED_FIELD)},
+            )
+            return {"ok": True, "sent": False}
         try:
             response = self._send(
-                "submission", lambda: self.sender().view_submission(user_id, view, values)
+                "submission", lambda sender: sender.view_submission(user_id, view, values)
             )
         except ValueError as exc:  # the fake refused the answer, as Slack would
             raise SandboxError(f"Slack would refuse the app's answer: {exc}", 502) from None
         if response.status_code != 200:
             raise SandboxError("We had some trouble connecting. Try again?", 502)
-        return {"ok": True}
+        return {"ok": True, "sent": True}
 
     def close_modal(self, user_id: str, view_id: str, *, everything: bool = False) -> None:
         """Cancel (back to the modal below) or the close icon (all); `view_closed` if asked."""
@@ -402,7 +405,7 @@ class SandboxWorkspace:
         view = self._open_modal(user_id, view_id)
         if view.get("notify_on_close"):
             response = self._send(
-                "close", lambda: self.sender().view_closed(user_id, view, is_cleared=everything)
+                "close", lambda sender: sender.view_closed(user_id, view, is_cleared=everything)
             )
             _require_ok(response, "close")
             return  # the sender closed it in the fake, as Slack does
@@ -419,7 +422,7 @@ class SandboxWorkspace:
             message = self._visible_message(user_id, where.channel, where.ts)
             response = self._send(
                 "options",
-                lambda: self.sender().block_suggestion(
+                lambda sender: sender.block_suggestion(
                     user_id,
                     action_id,
                     query,
@@ -432,7 +435,7 @@ class SandboxWorkspace:
             view = self._surface_view(user_id, where)
             response = self._send(
                 "options",
-                lambda: self.sender().block_suggestion(
+                lambda sender: sender.block_suggestion(
                     user_id, action_id, query, block_id=block_id or None, view=view
                 ),
             )
@@ -444,9 +447,9 @@ class SandboxWorkspace:
         if not isinstance(body, dict):
             body = {}
         if isinstance(body.get("option_groups"), list):
-            return {"option_groups": body["option_groups"]}
+            return {"ok": True, "option_groups": body["option_groups"]}
         options = body.get("options")
-        return {"options": options if isinstance(options, list) else []}
+        return {"ok": True, "options": options if isinstance(options, list) else []}
 
     # -- Finding what was used ---------------------------------------------------------------
 

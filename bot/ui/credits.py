@@ -23,23 +23,34 @@ from bot.ui.common import (
     text_section,
 )
 from bot.ui.ids import Act, Blk, Cb
-from bot.ui.invoices import PAYMENTS_NOT_YET, day, fields, totals_lines, treatment_note, vat_label
+from bot.ui.invoices import (
+    PAYMENTS_NOT_YET,
+    day,
+    download_button,
+    fields,
+    totals_lines,
+    treatment_note,
+    vat_label,
+)
 
 NO_PURCHASES = "You haven't purchased any credits yet."
 ENTER_A_NUMBER = "Enter a number of credits to see the price."
 
 
 def credits_message(summary: CreditsSummary, *, can_buy: bool, tz: ZoneInfo) -> Message:
-    """The Credits area: balance, then each purchase with its date, credits and invoice."""
+    """The Credits area: balance, then each purchase with its date, credits and invoice, and
+    a button that posts that invoice's PDF."""
     balance = f"{summary.balance:,} credit{'' if summary.balance == 1 else 's'}"
     blocks: list[Block] = [header("Credits"), text_section(f"*Balance:* {balance}")]
     if summary.purchases:
-        lines = [
-            f"{day(p.granted_at.astimezone(tz).date())} · {p.credits:,} credits · "
-            f"invoice {p.invoice_number}"
-            for p in summary.purchases
-        ]
-        blocks.append(text_section("*Purchases*\n" + "\n".join(lines)))
+        blocks.append(text_section("*Purchases*"))
+        for purchase in summary.purchases:
+            row = text_section(
+                f"{day(purchase.granted_at.astimezone(tz).date())} · "
+                f"{purchase.credits:,} credits · invoice {purchase.invoice_number}"
+            )
+            row["accessory"] = download_button(purchase.invoice_id)  # posts its invoice PDF
+            blocks.append(row)
         if summary.earlier_purchases:
             blocks.append(context(f"And {summary.earlier_purchases:,} earlier purchases."))
     else:

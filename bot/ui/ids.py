@@ -40,6 +40,7 @@ class Act(enum.StrEnum):
     CREDITS_INPUT = "credits_input"
     INVOICES_PAGE = "invoices_page"
     VIEW_INVOICE = "view_invoice"
+    DOWNLOAD_INVOICE = "download_invoice"  # posts the invoice's PDF into the conversation
     # Users
     ADD_USER = "add_user"
     CHANGE_ROLE = "change_role"
@@ -56,6 +57,21 @@ class Act(enum.StrEnum):
     USER_INPUT = "user_input"
     ROLE_INPUT = "role_input"
     CHANNEL_INPUT = "channel_input"
+    # The finance channel feed (/portal finance)
+    FINANCE_NOTIFICATIONS = "finance_notifications"
+    FINANCE_ROUTE = "finance_route"
+    FINANCE_PAUSE = "finance_pause"  # value "pause" or "resume"
+    FINANCE_TEST = "finance_test"
+    FINANCE_BALANCE = "finance_balance"
+    FINANCE_AUTOPAY = "finance_autopay"  # value "on" or "off"
+    NOTIFY_MONEY_INPUT = "notify_money_input"
+    NOTIFY_ACCOUNT_INPUT = "notify_account_input"
+    PAYMENT_THRESHOLD_INPUT = "payment_threshold_input"
+    ROUTE_KIND_INPUT = "route_kind_input"
+    ROUTE_CHANNEL_INPUT = "route_channel_input"
+    LOW_BALANCE_INPUT = "low_balance_input"
+    TOP_UP_BELOW_INPUT = "top_up_below_input"
+    TOP_UP_CREDITS_INPUT = "top_up_credits_input"
 
 
 class Blk(enum.StrEnum):
@@ -75,6 +91,15 @@ class Blk(enum.StrEnum):
     CHANNEL = "channel"
     MENU = "menu"
     NAVIGATION = "navigation"
+    # The finance channel feed's settings (named after bot.notifications' fields)
+    NOTIFY_MONEY = "notify_money"
+    NOTIFY_ACCOUNT = "notify_account"
+    PAYMENT_THRESHOLD = "payment_threshold"
+    ROUTE_KIND = "route_kind"
+    ROUTE_CHANNEL = "route_channel"
+    LOW_BALANCE = "low_balance"
+    TOP_UP_BELOW = "top_up_below"
+    TOP_UP_CREDITS = "top_up_credits"
 
 
 class Cb(enum.StrEnum):
@@ -85,6 +110,9 @@ class Cb(enum.StrEnum):
     CONTACT_DETAILS = "contact_details_view"
     VAT_DETAILS = "vat_details_view"
     FINANCE_CHANNEL = "finance_channel_view"
+    FINANCE_NOTIFICATIONS = "finance_notifications_view"
+    FINANCE_ROUTE = "finance_route_view"
+    FINANCE_BALANCE = "finance_balance_view"
     PURCHASE_CREDITS = "purchase_credits_view"
     PURCHASE_CONFIRM = "purchase_confirm_view"
     SERVICES = "services_view"

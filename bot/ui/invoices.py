@@ -5,12 +5,15 @@ Also the pieces every money screen shares: dates, percentages, hours and the VAT
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from bot.invoice_list import InvoicePage, InvoiceSummary, UnpaidInvoices
 from bot.money import Money
+from bot.pdf import Due, InvoiceDocument, Paid, PaymentState, StatementDocument
 from bot.ui.common import (
     Block,
     Message,
@@ -20,6 +23,7 @@ from bot.ui.common import (
     divider,
     header,
     modal,
+    notice,
     return_to_account,
     success,
     text_section,
@@ -45,6 +49,8 @@ _UNIT_WORDS: dict[LineUnit, tuple[str, str]] = {
     LineUnit.HOURS: ("hour", "hours"),
 }
 _MAX_LINES = 40  # far more than any invoice has; keeps a view inside Slack's 100 blocks
+DOWNLOAD_PDF = "Download PDF"
+_CONVERSATION = re.compile(r"[CDG][A-Z0-9]{2,30}")
 
 
 # -- Shared pieces ------------------------------------------------------------------------------
@@ -110,6 +116,31 @@ def fields(*pairs: tuple[str, str]) -> Block:
     }
 
 
+def download_button(invoice_id: int) -> Block:
+    """The "Download PDF" button: posts the invoice's PDF into the conversation."""
+    return button(DOWNLOAD_PDF, Act.DOWNLOAD_INVOICE, value=str(invoice_id))
+
+
+def conversation_metadata(channel_id: str | None, **carried: Any) -> str:
+    """A modal's `private_metadata`: what it carries, and the conversation its flow started
+    in, where a "Download PDF" inside it posts the file."""
+    if channel_id:
+        carried["channel"] = channel_id
+    return json.dumps(carried) if carried else ""
+
+
+def conversation_in(metadata: str) -> str | None:
+    """The conversation `conversation_metadata` carried, if it looks like a channel id."""
+    try:
+        carried = json.loads(metadata or "{}")
+    except ValueError:
+        return None
+    channel = carried.get("channel") if isinstance(carried, dict) else None
+    if isinstance(channel, str) and _CONVERSATION.fullmatch(channel):
+        return channel
+    return None
+
+
 def status_word(status: InvoiceStatus, due_date: date, today: date) -> str:
     if status is InvoiceStatus.OPEN and due_date < today:
         return "Overdue"
@@ -119,13 +150,18 @@ def status_word(status: InvoiceStatus, due_date: date, today: date) -> str:
 # -- The invoices list ----------------------------------------------------------------------------
 
 
-def _invoice_row(invoice: InvoiceSummary, today: date) -> Block:
-    block = text_section(
-        f"*{invoice.number}* · {day(invoice.issue_date)} · "
-        f"{status_word(invoice.status, invoice.due_date, today)} · {invoice.gross.format()}"
-    )
-    block["accessory"] = button("View", Act.VIEW_INVOICE, value=str(invoice.id))
-    return block
+def _invoice_row(invoice: InvoiceSummary, today: date) -> list[Block]:
+    """The invoice's number, date, status and amount, then "View" and "Download PDF"."""
+    return [
+        text_section(
+            f"*{invoice.number}* · {day(invoice.issue_date)} · "
+            f"{status_word(invoice.status, invoice.due_date, today)} · {invoice.gross.format()}"
+        ),
+        actions(
+            button("View", Act.VIEW_INVOICE, value=str(invoice.id)),
+            download_button(invoice.id),
+        ),
+    ]
 
 
 def not_a_page_note(text: str) -> str:
@@ -148,7 +184,8 @@ def invoices_message(page: InvoicePage, *, today: date, note: str | None = None)
         blocks.extend([text_section(NO_INVOICES), return_to_account()])
         return {"text": NO_INVOICES, "blocks": blocks}
     blocks.append(context(f"Page {page.number:,} · newest first"))
-    blocks.extend(_invoice_row(invoice, today) for invoice in page.invoices)
+    for invoice in page.invoices:
+        blocks.extend(_invoice_row(invoice, today))
     # Slack wants action ids unique within a block, so each direction has its own row.
     if page.newer is not None:
         blocks.append(
@@ -212,8 +249,12 @@ def _line(invoice: Invoice, position: int) -> Block:
     )
 
 
-def invoice_detail_view(invoice: Invoice, *, today: date) -> dict[str, Any]:
-    """What a VAT invoice says, as a modal: dates, status, lines, VAT and totals."""
+def invoice_detail_view(
+    invoice: Invoice, *, today: date, channel_id: str | None = None
+) -> dict[str, Any]:
+    """What a VAT invoice says, as a modal: dates, status, lines, VAT and totals, and
+    "Download PDF", which posts the PDF into `channel_id` (the conversation it was opened
+    from)."""
     money = invoice.currency
     dates = [
         ("Invoice number", invoice.number),
@@ -241,11 +282,19 @@ def invoice_detail_view(invoice: Invoice, *, today: date) -> dict[str, Any]:
         )
     )
     blocks.append(context(treatment_note(invoice.vat_treatment, invoice.customer_vat_reference)))
-    return modal(Cb.INVOICE_DETAIL, f"Invoice {invoice.number}", blocks, close="Close")
+    blocks.append(actions(download_button(invoice.id)))
+    return modal(
+        Cb.INVOICE_DETAIL,
+        f"Invoice {invoice.number}",
+        blocks,
+        close="Close",
+        private_metadata=conversation_metadata(channel_id),
+    )
 
 
-def invoice_created_view(invoice: Invoice) -> dict[str, Any]:
-    """The end of "Pay for services": the new invoice's number and totals, and "View invoice"."""
+def invoice_created_view(invoice: Invoice, *, channel_id: str | None = None) -> dict[str, Any]:
+    """The end of "Pay for services": the new invoice's number and totals, "View invoice" and
+    "Download PDF" (into `channel_id`, where the flow started)."""
     money = invoice.currency
     blocks: list[Block] = [
         text_section(f":white_check_mark: Invoice {invoice.number} has been created."),
@@ -261,9 +310,18 @@ def invoice_created_view(invoice: Invoice) -> dict[str, Any]:
             )
         ),
         context(f"Payment is due by {day(invoice.due_date)}."),
-        actions(button("View invoice", Act.VIEW_INVOICE, value=str(invoice.id), style="primary")),
+        actions(
+            button("View invoice", Act.VIEW_INVOICE, value=str(invoice.id), style="primary"),
+            download_button(invoice.id),
+        ),
     ]
-    return modal(Cb.INVOICE_CREATED, "Invoice created", blocks, close="Close")
+    return modal(
+        Cb.INVOICE_CREATED,
+        "Invoice created",
+        blocks,
+        close="Close",
+        private_metadata=conversation_metadata(channel_id),
+    )
 
 
 def invoice_created_message(invoice: Invoice) -> Message:
@@ -274,3 +332,38 @@ def invoice_created_message(invoice: Invoice) -> Message:
         f"Gross total {gross.format()}, due by {day(invoice.due_date)}. "
         f"See it with `{PORTAL_COMMAND} invoices`.",
     )
+
+
+# -- Invoice and statement PDFs in the conversation -------------------------------------------
+
+
+def _payment_word(payment: PaymentState, today: date) -> str:
+    if isinstance(payment, Paid):
+        return "Paid"
+    if isinstance(payment, Due):
+        if payment.in_progress:
+            return "Payment in progress"
+        return "Overdue" if payment.by < today else "Unpaid"
+    return "Void"
+
+
+def invoice_file_comment(document: InvoiceDocument, *, today: date) -> str:
+    """The line posted with an invoice PDF: `INV-000123 — 24 Nov 2026 — £162.00 — Paid`."""
+    return (
+        f"{document.number} — {day(document.issue_date)} — {document.gross.format()} — "
+        f"{_payment_word(document.payment, today)}"
+    )
+
+
+def statement_file_comment(statement: StatementDocument) -> str:
+    """`Statement November 2026 — Acme Widgets Ltd — balance owed £228.00 on 30 Nov 2026`."""
+    return (
+        f"Statement {statement.month:%B %Y} — {statement.customer.company_name} — balance owed "
+        f"{statement.closing_balance.format()} on {day(statement.period_end)}"
+    )
+
+
+def sent_directly_message(name: str, instead_of: str) -> Message:
+    """Said when a PDF went to the person's DM because the bot cannot post where they asked."""
+    where = f"I'm not in <#{instead_of}>" if instead_of[:1] in "CG" else "I can't post here"
+    return notice(f"{where}, so I've sent {name} to you directly.")

@@ -3,7 +3,6 @@ confirmation."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +10,13 @@ from bot.money import Money
 from bot.quotes import Quote
 from bot.ui.common import Block, context, modal, option, plain, text_input
 from bot.ui.ids import Act, Blk, Cb
-from bot.ui.invoices import fields, quantity, treatment_note, vat_label
+from bot.ui.invoices import (
+    conversation_metadata,
+    fields,
+    quantity,
+    treatment_note,
+    vat_label,
+)
 from store.models import Service
 
 NO_SERVICES = "No services are on sale at the moment. Please try again later."
@@ -24,8 +29,11 @@ def service_label(service: Service) -> str:
     return f"{service.name} — {rate.format()} an hour"
 
 
-def services_modal(services: Sequence[Service]) -> dict[str, Any]:
-    """The "Pay for services" modal: "Service" from the catalogue and "Number of hours"."""
+def services_modal(services: Sequence[Service], *, channel_id: str | None = None) -> dict[str, Any]:
+    """The "Pay for services" modal: "Service" from the catalogue and "Number of hours".
+
+    It carries `channel_id`, the conversation the flow started in, through to the created
+    invoice, whose "Download PDF" posts there."""
     service_select: Block = {
         "type": "input",
         "block_id": Blk.SERVICE,
@@ -49,10 +57,18 @@ def services_modal(services: Sequence[Service]) -> dict[str, Any]:
             max_length=12,
         ),
     ]
-    return modal(Cb.SERVICES, "Pay for services", blocks, submit="Create Invoice")
+    return modal(
+        Cb.SERVICES,
+        "Pay for services",
+        blocks,
+        submit="Create Invoice",
+        private_metadata=conversation_metadata(channel_id),
+    )
 
 
-def services_confirm_view(service_id: int, quote: Quote) -> dict[str, Any]:
+def services_confirm_view(
+    service_id: int, quote: Quote, *, channel_id: str | None = None
+) -> dict[str, Any]:
     """The "Create Invoice" confirmation: what the invoice will say; OK creates it."""
     blocks: list[Block] = [
         fields(
@@ -66,7 +82,7 @@ def services_confirm_view(service_id: int, quote: Quote) -> dict[str, Any]:
         context(treatment_note(quote.vat_treatment)),
         context("Press OK to create the invoice."),
     ]
-    metadata = json.dumps({"service_id": service_id, "hours": str(quote.quantity)})
+    metadata = conversation_metadata(channel_id, service_id=service_id, hours=str(quote.quantity))
     return modal(
         Cb.SERVICES_CONFIRM,
         "Create Invoice",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -58,10 +59,15 @@ def add_invoices(app: Portal, account_id: int, count: int, *, hours: str = "1") 
 
 
 def numbers_in(message: dict[str, Any]) -> list[str]:
+    """The invoice numbers listed, in order: each row is the invoice's line of text followed
+    by its "View" and "Download PDF" buttons."""
+    blocks = message["blocks"]
     return [
         block["text"]["text"].split("*")[1]
-        for block in message["blocks"]
-        if block.get("accessory", {}).get("action_id") == Act.VIEW_INVOICE
+        for block, after in pairwise(blocks)
+        if block["type"] == "section"
+        and {Act.VIEW_INVOICE, Act.DOWNLOAD_INVOICE}
+        <= {element.get("action_id") for element in after.get("elements", [])}
     ]
 
 

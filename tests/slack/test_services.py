@@ -17,6 +17,7 @@ from store.models import Invoice, Service
 from tests.slack.conftest import (
     ADMIN,
     FINANCE,
+    GENERAL,
     STRANGER,
     VIEWER,
     Portal,
@@ -101,6 +102,7 @@ def test_create_invoice_ok_view_invoice(app: Portal) -> None:
     assert json.loads(confirm["private_metadata"]) == {
         "service_id": service_ids(app)["Consultancy"],
         "hours": "2.50",
+        "channel": GENERAL,  # where /portal services was typed: "Download PDF" posts there
     }
     assert invoices(app) == []  # nothing exists until OK
 

@@ -152,12 +152,19 @@ def test_credits_message_golden() -> None:
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Credits"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": "*Balance:* 650 credits"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Purchases*"}},
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
                     # 23:30 UTC on 1 July is 00:30 on 2 July in London (BST)
-                    "text": "*Purchases*\n2 Jul 2026 · 500 credits · invoice INV-000002",
+                    "text": "2 Jul 2026 · 500 credits · invoice INV-000002",
+                },
+                "accessory": {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Download PDF"},
+                    "action_id": Act.DOWNLOAD_INVOICE,
+                    "value": "2",
                 },
             },
             {
@@ -405,17 +412,30 @@ def test_a_middle_page_has_previous_and_next_in_rows_of_their_own() -> None:
     assert message["text"] == "Invoices, page 2"
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Invoices"}}
     assert blocks[1]["elements"][0]["text"] == "Page 2 · newest first"
-    assert blocks[2] == {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": "*INV-000015* · 16 Nov 2026 · Unpaid · £1,350.00"},
-        "accessory": {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "View"},
-            "action_id": Act.VIEW_INVOICE,
-            "value": "115",
+    assert blocks[2:4] == [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*INV-000015* · 16 Nov 2026 · Unpaid · £1,350.00"},
         },
-    }
-    nav = blocks[12:14]
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "View"},
+                    "action_id": Act.VIEW_INVOICE,
+                    "value": "115",
+                },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Download PDF"},
+                    "action_id": Act.DOWNLOAD_INVOICE,
+                    "value": "115",
+                },
+            ],
+        },
+    ]
+    nav = blocks[22:24]
     assert nav == [
         {
             "type": "actions",
@@ -442,8 +462,8 @@ def test_a_middle_page_has_previous_and_next_in_rows_of_their_own() -> None:
             ],
         },
     ]
-    assert blocks[14]["elements"][0]["action_id"] == Act.RETURN_TO_ACCOUNT
-    assert len(blocks) == 15
+    assert blocks[24]["elements"][0]["action_id"] == Act.RETURN_TO_ACCOUNT
+    assert len(blocks) == 25
     unique_action_ids_per_block(blocks)
     assert validate_blocks(blocks) == []
 
@@ -520,7 +540,7 @@ def test_reverse_charge_detail_shows_the_customers_vat_number() -> None:
 
 def test_invoice_created_view_and_message() -> None:
     invoice = service_invoice()
-    view = invoices_ui.invoice_created_view(invoice)
+    view = invoices_ui.invoice_created_view(invoice, channel_id="C0GENERAL")
     assert view["callback_id"] == Cb.INVOICE_CREATED
     assert view["blocks"][0]["text"]["text"] == (
         ":white_check_mark: Invoice INV-000123 has been created."
@@ -532,8 +552,18 @@ def test_invoice_created_view_and_message() -> None:
             "action_id": Act.VIEW_INVOICE,
             "value": "7",
             "style": "primary",
-        }
+        },
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Download PDF"},
+            "action_id": Act.DOWNLOAD_INVOICE,
+            "value": "7",
+        },
     ]
+    # The conversation the flow started in, where "Download PDF" posts the file.
+    assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
+    assert invoices_ui.conversation_in(view["private_metadata"]) == "C0GENERAL"
+    assert invoices_ui.invoice_created_view(invoice)["private_metadata"] == ""
     assert validate_view(view) == []
     message = invoices_ui.invoice_created_message(invoice)
     assert message["text"] == "Invoice INV-000123 has been created."

@@ -272,10 +272,12 @@ window.SandboxBlocks = (() => {
         timer = setTimeout(() => ctx.act(blockId, element.action_id, field.value), 300);
       }
     });
+    // Enter dispatches when the element asks for it; otherwise it submits the modal, as in
+    // Slack (a multi-line input takes it as a new line).
     field.addEventListener("keydown", (event) => {
-      if (event.key !== "Enter" || (multiline && !event.metaKey && !event.ctrlKey)) return;
-      event.preventDefault();
+      if (event.key !== "Enter" || multiline) return;
       if (dispatch && triggers.includes("on_enter_pressed")) {
+        event.preventDefault();
         ctx.act(blockId, element.action_id, field.value);
       }
     });

@@ -26,6 +26,12 @@ window.SandboxText = (() => {
     smile: "😄", slightly_smiling_face: "🙂", robot_face: "🤖",
   };
 
+  /* The app's most used emoji, drawn with CSS so they show without an emoji font. */
+  const BADGES = {
+    white_check_mark: ["check", "✓"], heavy_check_mark: ["check", "✓"], x: ["cross", "✕"],
+    warning: ["warning", "!"], information_source: ["info", "i"],
+  };
+
   const ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
   function escapeHtml(text) {
@@ -38,7 +44,14 @@ window.SandboxText = (() => {
   }
 
   function emoji(html) {
-    return html.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+    return html.replace(/:([a-z0-9_+-]+):/g, (whole, name) => {
+      const badge = BADGES[name];
+      if (badge) {
+        return `<span class="emoji emoji-${badge[0]}" role="img" aria-label="${name}">${
+          badge[1]}</span>`;
+      }
+      return EMOJI[name] || whole;
+    });
   }
 
   function safeUrl(url) {

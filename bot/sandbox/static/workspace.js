@@ -9,7 +9,7 @@
 "use strict";
 
 (() => {
-  const { h, render, simpleValue } = window.SandboxBlocks;
+  const { h, render } = window.SandboxBlocks;
   const T = window.SandboxText;
 
   const COMMANDS = [{

@@ -1,0 +1,838 @@
+"""Latency and throughput of the app as deployed, under a steady Slack load (issue 8, part 1).
+
+Run with `.venv/bin/python benchmarks/slack_load.py [--seconds 20] [--rate 50]
+[--postgres URL]`. For each target it starts a server as a subprocess on a free 127.0.0.1 port,
+with a fake Slack Web API (`bot/sandbox/slack_api.py`) in this process as its `SLACK_API_URL`:
+
+- **app on SQLite**: `python -m bot serve` (gunicorn, gthread, as deployed) on a fresh SQLite
+  file;
+- **app on PostgreSQL**: the same on a scratch database created beside `--postgres URL` (or
+  `TEST_DATABASE_URL`) and dropped at the end; the database named there is not touched;
+- **bare**: `benchmarks/bare_app.py`, a Bolt app on the same server stack that only acks.
+
+The app's database is seeded first through the real services (`set_up_account`, `add_user`,
+`create_invoice`, `mark_paid`): one account with 10,000 invoices and 100 users. Then a SEPARATE
+process (the load generator, started with multiprocessing's spawn) sends signed requests,
+built beforehand by `SlackRequestSender` in Slack's exact formats and signed as they are sent,
+open-loop at a fixed rate (request i leaves at start + i/rate whether or not earlier ones have
+been answered): `/portal` (the menu), the live quote (a "Number of credits" keystroke in an
+open "Purchase credits" modal), `/portal invoices` (the first page), `/portal invoices 1000`
+(the last page) and App Home opens, each with a unique event id.
+
+What is measured:
+
+- **server-side latency**: from gunicorn's access log (`--access-log`, `%(D)s`), the time from
+  request received to response sent inside the server: the time to the ack, which is what
+  Slack waits for (3 s at most);
+- **completion**: for the answers sent to a response URL (the menu and the invoice pages), the
+  time from the request leaving the generator to the app's answer reaching the fake Slack.
+  The invoice pages are compared on this (their work happens after the ack);
+- achieved requests per second, and the peak RSS of the server's process tree (VmHWM of the
+  gunicorn master and of each worker, summed).
+
+Targets (issue 8): server-side p99 under 100 ms at 50 requests per second on this 2-core
+machine; p50 within 1.5x of the bare app; the last invoice page within 1.2x of the first.
+The last line printed starts with `SUMMARY ` (read by `benchmarks/run_all.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from slack_sdk import WebClient
+from sqlalchemy import create_engine, make_url
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from bot.accounts import AccountSetup, set_up_account
+from bot.credits import CreditsEntry
+from bot.invoices import create_invoice, mark_paid
+from bot.pricing import active_services, credit_tiers, quote_credits_for, quote_service_for
+from bot.quotes import Quote
+from bot.sandbox.slack_api import FakeSlack
+from bot.sandbox.slack_requests import SlackRequestSender, plain_text
+from bot.ui import credits as credits_ui
+from bot.ui.ids import Act, Blk
+from bot.users import add_user
+from store.db import make_engine, make_session_factory, transaction
+from store.enums import InvoiceKind, Role
+from store.migrate import upgrade_to_head
+from store.models import Account
+
+ROOT = Path(__file__).resolve().parents[1]
+SIGNING_SECRET = "bench-signing-secret"  # noqa: S105 - a local benchmark's own secret
+BOT_TOKEN = "xoxb-bench-token"  # noqa: S105
+TEAM_ID = "T0LOAD"
+INVOICES = 10_000
+USERS = 100
+UNPAID = 12  # the newest invoices stay open; the rest are paid
+SEED_CHUNK = 2_000  # invoices per seeding transaction
+LAST_PAGE_TEXT = "invoices 1000"
+# One cycle of the load: a quarter menus, a quarter live quotes, a quarter Home opens, and
+# the first and the last invoice page an eighth each.
+MIX = ("menu", "quote", "invoices_first", "home", "menu", "quote", "invoices_last", "home")
+ANSWERED_BY_RESPONSE_URL = ("menu", "invoices_first", "invoices_last")
+TARGET_P99_MS = 100.0
+TARGET_BARE_RATIO = 1.5
+TARGET_PAGE_RATIO = 1.2
+_ACCESS_LINE = re.compile(
+    r'<(?P<pid>\d+)> "POST /slack/events\?k=(?P<kind>\w+)&n=(?P<n>\d+) HTTP/[\d.]+" '
+    r"(?P<status>\d{3}) \S+ (?P<us>\d+)us"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small statistics
+# ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (p99 of 1,000 samples is the 10th largest); NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# The fake Slack, with the arrival time of every response URL post
+# ---------------------------------------------------------------------------------------------
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+class SlackSide:
+    """A FakeSlack served on 127.0.0.1, noting when each response URL is first posted to."""
+
+    def __init__(self, user_ids: list[str]) -> None:
+        self.fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID, team_name="Load Ltd")
+        for user_id in user_ids:
+            self.fake.add_user(user_id, user_id.lower())
+        self.arrivals: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet
+        )
+        self.fake.mount(f"http://127.0.0.1:{self._server.server_port}")
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/response/"):
+            arrived = time.time()
+            with self._lock:
+                self.arrivals.setdefault(path.rsplit("/", 1)[-1], arrived)
+        return self.fake.wsgi_app(environ, start_response)  # type: ignore[arg-type]
+
+    def __enter__(self) -> SlackSide:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def arrived(self, hook_id: str) -> float | None:
+        with self._lock:
+            return self.arrivals.get(hook_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding: one account, 100 users, 10,000 invoices, through the real services
+# ---------------------------------------------------------------------------------------------
+
+
+def user_ids(count: int) -> list[str]:
+    return [f"ULOAD{n:04d}" for n in range(count)]
+
+
+def role_for(index: int) -> Role:
+    """The first user is the account's admin; then finance, admin, viewer, finance, ..."""
+    if index == 0:
+        return Role.ADMIN
+    return (Role.FINANCE, Role.ADMIN, Role.VIEWER)[index % 3]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    seconds: float
+    invoices: int
+    users: int
+    credit_entry: CreditsEntry  # what the "Purchase credits" modal shows before typing
+
+
+def seed(url: str, *, invoices: int, users: int) -> Seeded:
+    """Migrate `url` and fill it through the services, in a few transactions."""
+    started = time.perf_counter()
+    engine = make_engine(url)
+    try:
+        upgrade_to_head(engine)
+        factory = make_session_factory(engine)
+        ids = user_ids(users)
+        first = datetime.now(UTC) - timedelta(hours=invoices + 24)
+        with transaction(factory) as session:
+            account = set_up_account(
+                session=session,
+                team_id=TEAM_ID,
+                team_name="Load Ltd",
+                setup=AccountSetup(
+                    company_name="Load Testing Ltd",
+                    country="GB",
+                    contact_email="billing@load.example",
+                    vat_reference=None,
+                ),
+                admin_user_id=ids[0],
+                now=first,
+            )
+            for index, user_id in enumerate(ids[1:], start=1):
+                add_user(
+                    session=session,
+                    account=account,
+                    slack_user_id=user_id,
+                    role=role_for(index),
+                    added_by=ids[0],
+                    now=first,
+                )
+            account_id = account.id
+            on = first.date()
+            quotes: list[tuple[InvoiceKind, Quote]] = [
+                (
+                    InvoiceKind.CREDITS,
+                    quote_credits_for(session=session, account=account, quantity=q, on=on),
+                )
+                for q in (100, 250, 1_500, 12_000)
+            ]
+            quotes += [
+                (
+                    InvoiceKind.SERVICES,
+                    quote_service_for(
+                        session=session,
+                        account=account,
+                        service_id=service.id,
+                        hours=hours,
+                        on=on,
+                    ),
+                )
+                for service in active_services(session=session)[:2]
+                for hours in (Decimal(1), Decimal("7.5"))
+            ]
+            tiers = credit_tiers(session=session, currency=account.currency)
+        for chunk in range(0, invoices, SEED_CHUNK):
+            with transaction(factory) as session:
+                account = session.get_one(Account, account_id)
+                for n in range(chunk, min(chunk + SEED_CHUNK, invoices)):
+                    if n % 50 == 0:  # keep the session small: flushed objects are done with
+                        session.flush()
+                        session.expunge_all()
+                        account = session.get_one(Account, account_id)
+                    now = first + timedelta(hours=n)
+                    kind, quote = quotes[n % len(quotes)]
+                    invoice = create_invoice(
+                        session=session,
+                        account=account,
+                        kind=kind,
+                        quotes=[quote],
+                        actor=ids[n % users] if role_for(n % users) is not Role.VIEWER else ids[0],
+                        now=now,
+                    )
+                    if n < invoices - UNPAID:
+                        mark_paid(
+                            session=session,
+                            invoice=invoice,
+                            now=now + timedelta(minutes=5),
+                            actor="stripe",
+                        )
+    finally:
+        engine.dispose()
+    return Seeded(
+        seconds=time.perf_counter() - started,
+        invoices=invoices,
+        users=users,
+        credit_entry=CreditsEntry(text=None, tiers=tiers),
+    )
+
+
+@contextmanager
+def scratch_postgres(url: str) -> Iterator[str]:
+    """A new, empty database on the server `url` names; dropped afterwards."""
+    server = make_url(url)
+    name = f"slack_load_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# The requests, built beforehand in Slack's formats
+# ---------------------------------------------------------------------------------------------
+
+
+class _Capture:
+    """Stands in for `requests.Session`: keeps what SlackRequestSender would have posted."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, str]] = []
+
+    def post(self, _url: str, *, data: bytes, headers: dict[str, str], **_: Any) -> Any:
+        self.sent.append((data, headers["Content-Type"]))
+        return requests.Response()
+
+    def close(self) -> None:
+        return
+
+
+@dataclass(frozen=True)
+class Planned:
+    n: int
+    kind: str
+    content_type: str
+    body: bytes
+    hook_id: str | None  # the response URL the answer goes to, when there is one
+
+
+def _hook_of(body: bytes) -> str | None:
+    fields = parse_qs(body.decode())
+    urls = fields.get("response_url")
+    return urlparse(urls[0]).path.rsplit("/", 1)[-1] if urls else None
+
+
+def open_purchase_modals(side: SlackSide, users: list[str], entry: CreditsEntry) -> list[Any]:
+    """A "Purchase credits" modal open in the fake for each user, as the app opens it."""
+    client = WebClient(token=BOT_TOKEN, base_url=side.fake.api_url)
+    views = []
+    for user_id in users:
+        trigger = side.fake.new_trigger_id(user_id)
+        views.append(
+            client.views_open(trigger_id=trigger, view=credits_ui.purchase_modal(entry))["view"]
+        )
+    return views
+
+
+def build_plan(side: SlackSide, count: int, entry: CreditsEntry, users: int) -> list[Planned]:
+    """`count` requests in the MIX's order, each from the next user allowed to send it."""
+    ids = user_ids(users)
+    buyers = [user for i, user in enumerate(ids) if role_for(i) is not Role.VIEWER]
+    views = open_purchase_modals(side, buyers, entry)
+    capture = _Capture()
+    sender = SlackRequestSender(
+        "http://unused/slack/events",
+        SIGNING_SECRET,
+        team_id=TEAM_ID,
+        fake=side.fake,
+        session=capture,  # type: ignore[arg-type]
+    )
+    plan = []
+    for n in range(count):
+        kind = MIX[n % len(MIX)]
+        user = ids[(n * 7) % users]
+        if kind == "menu":
+            sender.slash_command(user, "")
+        elif kind == "invoices_first":
+            sender.slash_command(user, "invoices")
+        elif kind == "invoices_last":
+            sender.slash_command(user, LAST_PAGE_TEXT)
+        elif kind == "home":
+            sender.app_home_opened(user, event_id=f"Ev{n:06d}{secrets.token_hex(3).upper()}")
+        else:
+            which = n % len(buyers)
+            typed = str(100 + 37 * n)
+            sender.block_action(
+                buyers[which],
+                Act.CREDITS_INPUT,
+                value=typed,
+                view=views[which],
+                state_values={Blk.CREDITS: {Act.CREDITS_INPUT: plain_text(typed)}},
+            )
+        body, content_type = capture.sent[-1]
+        plan.append(Planned(n, kind, content_type, body, _hook_of(body)))
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# The load generator: its own process, open loop
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    n: int
+    kind: str
+    left_at: float  # wall clock, comparable with the fake's arrival times
+    status: int
+    client_ms: float
+    late_ms: float  # how far behind its scheduled time it left
+
+
+def generate_load(
+    url: str, plan: list[tuple[int, str, str, bytes]], rate: float, results: Any
+) -> None:
+    """Send the plan at `rate` per second, open loop; put the list of `Sent` on `results`."""
+    signer = SlackRequestSender(url, SIGNING_SECRET)
+    local = threading.local()
+
+    def send(item: tuple[int, str, str, bytes], due: float) -> Sent:
+        n, kind, content_type, body = item
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        late = time.monotonic() - due
+        sent_at = int(time.time())
+        headers = {
+            "Content-Type": content_type,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            "X-Slack-Request-Timestamp": str(sent_at),
+            "X-Slack-Signature": signer.signature(body, sent_at),
+        }
+        left = time.time()
+        started = time.perf_counter()
+        try:
+            status = session.post(
+                f"{url}?k={kind}&n={n}", data=body, headers=headers, timeout=10
+            ).status_code
+        except requests.RequestException:
+            status = 0
+        return Sent(n, kind, left, status, 1000 * (time.perf_counter() - started), 1000 * late)
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        start = time.monotonic() + 0.2
+        futures = []
+        for i, item in enumerate(plan):
+            due = start + i / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            futures.append(pool.submit(send, item, due))
+        results.put([future.result() for future in futures])
+
+
+def run_load(url: str, plan: list[Planned], rate: float) -> list[Sent]:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    items = [(p.n, p.kind, p.content_type, p.body) for p in plan]
+    process = context.Process(target=generate_load, args=(url, items, rate, results))
+    process.start()
+    try:
+        sent: list[Sent] = results.get(timeout=len(plan) / rate + 60)
+    finally:
+        process.join(timeout=30)
+    return sent
+
+
+# ---------------------------------------------------------------------------------------------
+# The server under test
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    access_log: Path
+    stderr: Path
+
+    def tree(self) -> list[int]:
+        """The master and every process whose parent it is (gunicorn's workers)."""
+        pids = [self.process.pid]
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                pids.append(int(entry.name))
+        return pids
+
+    def peak_rss_mb(self) -> float:
+        total_kb = 0
+        for pid in self.tree():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            total_kb += int(match.group(1)) if match else 0
+        return total_kb / 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def start_server(
+    argv: list[str], env: dict[str, str], port: int, folder: Path, name: str
+) -> Iterator[Server]:
+    access_log, stderr_path = folder / f"{name}.access.log", folder / f"{name}.stderr.log"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and scripts
+            [*argv, "--access-log", str(access_log)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", access_log, stderr_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{stderr_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+def server_env(side: SlackSide, port: int, database_url: str | None) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": side.fake.api_url,
+        "STRIPE_API_KEY": "sk_test_unused",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_unused",
+        "STRIPE_WEBHOOK_SECRET": "whsec_unused",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PORT": str(port),
+        "LOG_LEVEL": "INFO",
+    }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# One target, measured
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    name: str
+    count: int
+    p50: float
+    p99: float
+    max: float
+    rps: float
+    rss_mb: float
+    failures: int
+    late_ms: float
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # server-side ms
+    completion: dict[str, list[float]] = field(default_factory=dict)  # ms to the answer
+    unanswered: int = 0
+    problems: list[str] = field(default_factory=list)
+    seeded: Seeded | None = None
+
+
+def read_access_log(path: Path) -> dict[int, tuple[str, int, float]]:
+    """n -> (kind, status, server-side ms) for each request the server logged."""
+    found = {}
+    for line in path.read_text().splitlines():
+        match = _ACCESS_LINE.search(line)
+        if match:
+            found[int(match["n"])] = (match["kind"], int(match["status"]), int(match["us"]) / 1000)
+    return found
+
+
+def app_problems(side: SlackSide) -> list[str]:
+    """Answers that say something went wrong on the app's side, and failed Slack calls."""
+    problems = []
+    for call in side.fake.calls():
+        text = str(call.params)
+        if "something went wrong" in text:
+            problems.append(f"{call.method}: an error answer")
+        elif call.response.get("ok") is False and call.response.get("error") != "hash_conflict":
+            problems.append(f"{call.method}: {call.response.get('error')}")
+    return problems
+
+
+def measure(
+    name: str,
+    argv: Callable[[int], list[str]],
+    *,
+    database_url: str | None,
+    args: argparse.Namespace,
+    folder: Path,
+    seeded: Seeded | None,
+    entry: CreditsEntry,
+) -> Figures:
+    warmup = int(args.warmup * args.rate)
+    total = warmup + int(args.seconds * args.rate)
+    with SlackSide(user_ids(args.users)) as side:
+        port = free_port()
+        env = server_env(side, port, database_url)
+        label = name.replace(" ", "-").lower()
+        with start_server(argv(port), env, port, folder, label) as server:
+            plan = build_plan(side, total, entry, args.users)
+            sent = run_load(f"{server.url}/slack/events", plan, args.rate)
+            # Let the work behind the acks finish: every response URL answered, or 15 s.
+            hooks = [p.hook_id for p in plan if p.hook_id is not None]
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(side.arrived(h) is None for h in hooks):
+                time.sleep(0.1)
+            rss = server.peak_rss_mb()
+        logged = read_access_log(server.access_log)
+        problems = app_problems(side) if seeded is not None else []
+        measured = [s for s in sent if s.n >= warmup]
+        server_ms = [logged[s.n][2] for s in measured if s.n in logged]
+        by_kind: dict[str, list[float]] = {}
+        for s in measured:
+            if s.n in logged:
+                by_kind.setdefault(s.kind, []).append(logged[s.n][2])
+        completion: dict[str, list[float]] = {}
+        unanswered = 0
+        for p, s in zip(plan, sent, strict=True):
+            if s.n < warmup or p.hook_id is None:
+                continue
+            arrived = side.arrived(p.hook_id)
+            if arrived is None:
+                unanswered += 1
+            else:
+                completion.setdefault(p.kind, []).append(1000 * (arrived - s.left_at))
+    span = max(s.left_at + s.client_ms / 1000 for s in measured) - min(s.left_at for s in measured)
+    failures = sum(1 for s in measured if s.status != 200) + (len(measured) - len(server_ms))
+    return Figures(
+        name=name,
+        count=len(measured),
+        p50=percentile(server_ms, 0.50),
+        p99=percentile(server_ms, 0.99),
+        max=max(server_ms, default=math.nan),
+        rps=len(measured) / span,
+        rss_mb=rss,
+        failures=failures,
+        late_ms=max(s.late_ms for s in measured),
+        by_kind=by_kind,
+        completion=completion,
+        unanswered=unanswered,
+        problems=problems,
+        seeded=seeded,
+    )
+
+
+def _pool(args: argparse.Namespace) -> list[str]:
+    return ["--workers", str(args.workers), "--threads", str(args.threads)]
+
+
+def measure_app(name: str, database_url: str, args: argparse.Namespace, folder: Path) -> Figures:
+    seeded = seed(database_url, invoices=args.invoices, users=args.users)
+    print(
+        f"  {name}: seeded {seeded.invoices:,} invoices and {seeded.users} users "
+        f"through the services in {seeded.seconds:.1f} s",
+        flush=True,
+    )
+
+    def argv(_port: int) -> list[str]:  # the app reads its port from PORT
+        return [sys.executable, "-m", "bot", "serve", "--no-migrate", *_pool(args)]
+
+    return measure(
+        name,
+        argv,
+        database_url=database_url,
+        args=args,
+        folder=folder,
+        seeded=seeded,
+        entry=seeded.credit_entry,
+    )
+
+
+def measure_bare(args: argparse.Namespace, folder: Path, entry: CreditsEntry) -> Figures:
+    def argv(port: int) -> list[str]:
+        bare_app = str(ROOT / "benchmarks" / "bare_app.py")
+        return [sys.executable, bare_app, "--port", str(port), *_pool(args)]
+
+    return measure(
+        "bare Bolt app",
+        argv,
+        database_url=None,
+        args=args,
+        folder=folder,
+        seeded=None,
+        entry=entry,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def report(results: list[Figures], bare: Figures, args: argparse.Namespace) -> list[str]:
+    """Print the table and the targets; return the one-line summaries of each app target."""
+    print()
+    print(
+        f"Slack load: {args.rate:g} requests/s open loop for {args.seconds:g} s after "
+        f"{args.warmup:g} s of warm-up; gunicorn gthread, {args.workers} workers x "
+        f"{args.threads} threads; mix {', '.join(MIX)}"
+    )
+    print("Server-side latency (request received to response sent, gunicorn's access log):")
+    header = (
+        f"{'target':<22}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'req/s':>8}{'peak RSS MB':>13}{'p50 / bare':>12}{'failed':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for fig in [*results, bare]:
+        ratio = fig.p50 / bare.p50 if bare.p50 else math.nan
+        print(
+            f"{fig.name:<22}{fig.count:>9}{fig.p50:>9.1f}{fig.p99:>9.1f}{fig.max:>9.1f}"
+            f"{fig.rps:>8.1f}{fig.rss_mb:>13.0f}{ratio:>12.2f}{fig.failures:>8}"
+        )
+    print()
+    print("By request (server-side p50 / p99 ms; completion = sent to answer at Slack):")
+    for fig in [*results, bare]:
+        parts = []
+        for kind in dict.fromkeys(MIX):
+            times = fig.by_kind.get(kind, [])
+            text = f"{kind} {percentile(times, 0.5):.1f}/{percentile(times, 0.99):.1f}"
+            done = fig.completion.get(kind)
+            if done and fig.seeded is not None:
+                text += f" (completion {percentile(done, 0.5):.1f}/{percentile(done, 0.99):.1f})"
+            parts.append(text)
+        print(f"  {fig.name}: " + "; ".join(parts))
+    print()
+    summaries = []
+    all_met = True
+    for fig in results:
+        first = percentile(fig.completion.get("invoices_first", []), 0.5)
+        last = percentile(fig.completion.get("invoices_last", []), 0.5)
+        page_ratio = last / first
+        bare_ratio = fig.p50 / bare.p50
+        checks = (
+            (fig.p99 < TARGET_P99_MS and fig.failures == 0 and fig.rps >= 0.95 * args.rate),
+            bare_ratio <= TARGET_BARE_RATIO,
+            page_ratio <= TARGET_PAGE_RATIO,
+        )
+        all_met = all_met and all(checks)
+        print(f"{fig.name}:")
+        print(
+            f"  p99 {fig.p99:.1f} ms at {fig.rps:.1f} req/s "
+            f"(target < {TARGET_P99_MS:.0f} ms at {args.rate:g}/s, none failed): "
+            f"{verdict(checks[0])}"
+        )
+        print(
+            f"  p50 {fig.p50:.1f} ms vs bare {bare.p50:.1f} ms = {bare_ratio:.2f}x "
+            f"(target <= {TARGET_BARE_RATIO}x): {verdict(checks[1])}"
+        )
+        print(
+            f"  invoice pages, completion p50: first {first:.1f} ms, last (page 1,000) "
+            f"{last:.1f} ms = {page_ratio:.2f}x (target <= {TARGET_PAGE_RATIO}x): "
+            f"{verdict(checks[2])}"
+        )
+        if fig.unanswered or fig.problems:
+            print(
+                f"  work behind the acks: {fig.unanswered} response URLs never answered, "
+                f"{len(fig.problems)} failed answers {sorted(set(fig.problems))[:5]}"
+            )
+        summaries.append(
+            f"{fig.name.removeprefix('app on ')}: p50 {fig.p50:.1f} ms ({bare_ratio:.2f}x bare), "
+            f"p99 {fig.p99:.1f} ms, {fig.rps:.0f} req/s, pages {page_ratio:.2f}x"
+        )
+    print(f"Generator lateness at most {max(f.late_ms for f in [*results, bare]):.1f} ms.")
+    summaries.append(f"bare p50 {bare.p50:.1f} ms; targets {'met' if all_met else 'MISSED'}")
+    return summaries
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Slack load benchmark (see the module's doc)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured load per target")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up load per target")
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--invoices", type=int, default=INVOICES)
+    parser.add_argument("--users", type=int, default=USERS)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="a PostgreSQL URL; a scratch database is made beside it (default: TEST_DATABASE_URL)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite target")
+    parser.add_argument("--keep-logs", default=None, help="keep the servers' logs in this folder")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    print(
+        f"Slack load benchmark: {args.invoices:,} invoices, {args.users} users; "
+        f"{args.rate:g} req/s for {args.seconds:g} s per target",
+        flush=True,
+    )
+    results: list[Figures] = []
+    entry = CreditsEntry(text=None, tiers=[])
+    with tempfile.TemporaryDirectory(prefix="slack-load-") as tmp:
+        folder = Path(args.keep_logs or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not args.no_sqlite:
+            results.append(
+                measure_app("app on SQLite", f"sqlite:///{folder / 'load.db'}", args, folder)
+            )
+        if args.postgres:
+            with scratch_postgres(args.postgres) as url:
+                results.append(measure_app("app on PostgreSQL", url, args, folder))
+        else:
+            print("  PostgreSQL: skipped (give --postgres URL or set TEST_DATABASE_URL)")
+        if results and results[0].seeded is not None:
+            entry = results[0].seeded.credit_entry
+        bare = measure_bare(args, folder, entry)
+    summaries = report(results, bare, args)
+    print("SUMMARY " + "; ".join(summaries))
+
+
+if __name__ == "__main__":
+    main()
