@@ -33,12 +33,19 @@ def create_app(settings: Settings, deps: Deps) -> App:
     return app
 
 
+# The Events API event types the app acts on (manifest.yml subscribes to exactly these).
+HANDLED_EVENTS = frozenset({"app_home_opened"})
+
+
 def _skip_repeated_events(deps: Deps) -> Callable[..., Any]:
     """Events API retries carry the same `event_id`: act on each event once."""
 
     def middleware(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        if isinstance(event_id, str) and event_id:
+        event = body.get("event") if isinstance(body, dict) else None
+        kind = event.get("type") if isinstance(event, dict) else None
+        handled = isinstance(kind, str) and kind in HANDLED_EVENTS
+        if handled and isinstance(event_id, str) and event_id:
             with transaction(deps.session_factory) as session:
                 fresh = first_time(
                     session=session,

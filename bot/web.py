@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -11,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.deps import Deps
 from bot.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
     web = Flask("bot", template_folder="templates", static_folder=None)
@@ -18,8 +22,17 @@ def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
     slack = SlackRequestHandler(bolt_app)
 
     @web.post("/slack/events")
-    def slack_events() -> Response:
-        return slack.handle(request)
+    def slack_events() -> Response | tuple[str, int]:
+        try:
+            response: Response = slack.handle(request)
+        except Exception:  # Bolt itself can trip on a malformed payload it has verified
+            response = Response(status=500)
+            log.warning("Bolt failed on a Slack request", exc_info=True)
+        if response.status_code == 500:
+            # Bolt answers 500 when a middleware (its own or ours) fails, which only a
+            # malformed payload makes happen; the cause is logged, the sender told it was bad.
+            return "Bad request", 400
+        return response
 
     @web.get("/healthz")
     def healthz() -> tuple[Response, int]:

@@ -12,7 +12,6 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.card_numbers import refuse_card_number
@@ -61,9 +60,15 @@ def who(body: dict[str, Any]) -> Who:
 
 
 @contextmanager
-def unit_of_work(deps: Deps, origin: Who) -> Iterator[tuple[Session, Visitor]]:
-    """One transaction, and the visitor (account and role) it serves."""
-    with transaction(deps.session_factory) as session:
+def unit_of_work(
+    deps: Deps, origin: Who, *, read_only: bool = False
+) -> Iterator[tuple[Session, Visitor]]:
+    """One transaction, and the visitor (account and role) it serves.
+
+    `read_only=True` for flows that only show something (the menu, a page of invoices, a
+    quote, the Home tab): they then take no write lock on SQLite, and a write in them fails.
+    """
+    with transaction(deps.session_factory, read_only=read_only) as session:
         yield session, visit(session=session, team_id=origin.team_id, user_id=origin.user_id)
 
 
@@ -147,7 +152,7 @@ def tell_user(text: str, body: dict[str, Any], client: WebClient, respond: Any) 
     """Say `text` privately to whoever sent `body`; a failure to say it is only logged."""
     try:
         reply(body, respond, client, common.notice(text))
-    except SlackApiError:
+    except Exception:  # the last resort of the error policy must not raise in turn
         log.warning("could not tell the user about an error", exc_info=True)
 
 

@@ -14,6 +14,13 @@ SEEN: list[tuple[float, str]] = []
 
 
 def _kind(request: requests.PreparedRequest) -> str:
+    try:
+        return _describe(request)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return "malformed"
+
+
+def _describe(request: requests.PreparedRequest) -> str:
     body = request.body or b""
     text = body.decode() if isinstance(body, bytes) else str(body)
     if text.startswith("{"):
