@@ -41,8 +41,8 @@ lint: $(STAMP) ## ruff (lint and format check) and mypy strict
 migrate: $(STAMP) ## Upgrade DATABASE_URL (default: the SQLite file under var/) to head
 	$(BIN)/python -m bot migrate
 
-bench: $(STAMP) ## Run every benchmark under benchmarks/ and print its figures
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+bench: $(STAMP) ## Run every benchmark under benchmarks/, then one summary table (PostgreSQL too with TEST_DATABASE_URL)
+	$(BIN)/python benchmarks/run_all.py
 
 lock: ## Re-pin every dependency into constraints.txt from a fresh resolve
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

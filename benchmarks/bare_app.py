@@ -3,8 +3,8 @@
 The same server stack as `python -m bot serve` (gunicorn's gthread workers through
 `bot.server.run_gunicorn`, Flask, Bolt's `SlackRequestHandler`, signature checks, a WebClient
 on `SLACK_API_URL` for Bolt's own authorization), and no work of its own: `/portal`, the
-"Number of credits" dispatch and `app_home_opened` are acknowledged and nothing else happens,
-so the load benchmark can send it the very same requests as the app.
+"Number of credits" dispatch, "Next" and `app_home_opened` are acknowledged and nothing else
+happens, so the load benchmark can send it the very same requests as the app.
 
 Run: `python benchmarks/bare_app.py --port N [--workers 2] [--threads 8] [--access-log PATH]`
 with `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN` and `SLACK_API_URL` in the environment.
@@ -41,6 +41,7 @@ def create_bare_app(*, signing_secret: str, token: str, api_url: str) -> Flask:
 
     bolt.command(PORTAL_COMMAND)(ack_only)
     bolt.action(Act.CREDITS_INPUT)(ack_only)
+    bolt.action(Act.INVOICES_PAGE)(ack_only)
     bolt.event("app_home_opened")(nothing)  # events are acknowledged by Bolt itself
 
     web = Flask("bare")

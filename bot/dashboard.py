@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import credits
+from bot.invoice_list import unpaid_totals
 from bot.money import Money
-from store.enums import InvoiceStatus, Role
-from store.models import Account, Invoice
+from store.enums import Role
+from store.models import Account
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +54,7 @@ def card_on_file(account: Account) -> CardOnFile | None:
 
 
 def dashboard(*, session: Session, account: Account, role: Role, today: date) -> Dashboard:
-    count, gross = session.execute(
-        select(func.count(), func.coalesce(func.sum(Invoice.gross_minor), 0)).where(
-            Invoice.account_id == account.id,
-            Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PAYING]),
-        )
-    ).one()
+    count, gross = unpaid_totals(session=session, account_id=account.id)
     card = card_on_file(account)
     return Dashboard(
         company_name=account.company_name,
@@ -67,6 +62,6 @@ def dashboard(*, session: Session, account: Account, role: Role, today: date) ->
         credits_balance=credits.balance(session=session, account_id=account.id),
         card=card,
         card_valid=card is not None and not card.expired(today),
-        unpaid_count=int(count),
-        unpaid_total=Money(int(gross), account.currency),
+        unpaid_count=count,
+        unpaid_total=Money(gross, account.currency),
     )

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.money import Money
@@ -86,7 +86,7 @@ class InvoicePage:
 _SummaryRow = Select[int, int, str, date, date, InvoiceStatus, int, str]
 
 
-def _summary_query(account_id: int) -> _SummaryRow:
+def _summary_columns() -> _SummaryRow:
     return select(
         Invoice.id,
         Invoice.sequence,
@@ -96,7 +96,11 @@ def _summary_query(account_id: int) -> _SummaryRow:
         Invoice.status,
         Invoice.gross_minor,
         Invoice.currency,
-    ).where(Invoice.account_id == account_id)
+    )
+
+
+def _summary_query(account_id: int) -> _SummaryRow:
+    return _summary_columns().where(Invoice.account_id == account_id)
 
 
 def _summaries(session: Session, query: _SummaryRow) -> list[InvoiceSummary]:
@@ -223,20 +227,43 @@ class UnpaidInvoices:
     total: Money  # of every unpaid invoice
 
 
+def unpaid_of(session: Session, account_id: int) -> ColumnElement[bool]:
+    """Which invoices are the account's unpaid ones, in a form read through the status index.
+
+    An account's invoices only accumulate while few of them stay unpaid, so the short way to
+    them is `ix_invoices_status_due_date`. PostgreSQL's statistics lead its planner there.
+    SQLite keeps no statistics on how skewed `status` is and would walk every invoice of the
+    account through `(account_id, sequence)` instead (3.6 ms rather than 0.1 ms for an account
+    with 10,000 invoices, on every menu and Home tab), so there the account is compared as
+    `account_id + 0`, which no index serves.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        account = (Invoice.account_id + 0) == account_id
+    else:
+        account = Invoice.account_id == account_id
+    return and_(account, Invoice.status.in_(UNPAID))
+
+
+def unpaid_totals(*, session: Session, account_id: int) -> tuple[int, int]:
+    """How many of the account's invoices are unpaid, and their gross total in minor units."""
+    count, gross = session.execute(
+        select(func.count(), func.coalesce(func.sum(Invoice.gross_minor), 0)).where(
+            unpaid_of(session, account_id)
+        )
+    ).one()
+    return int(count), int(gross)
+
+
 def unpaid_invoices(
     *, session: Session, account_id: int, currency: str, limit: int = UNPAID_LISTED
 ) -> UnpaidInvoices:
     """Open invoices (and those being paid), oldest first, with the count and total of all."""
-    count, gross = session.execute(
-        select(func.count(), func.coalesce(func.sum(Invoice.gross_minor), 0)).where(
-            Invoice.account_id == account_id, Invoice.status.in_(UNPAID)
-        )
-    ).one()
+    count, gross = unpaid_totals(session=session, account_id=account_id)
     listed = _summaries(
         session,
-        _summary_query(account_id)
-        .where(Invoice.status.in_(UNPAID))
+        _summary_columns()
+        .where(unpaid_of(session, account_id))
         .order_by(Invoice.sequence.asc())
         .limit(limit),
     )
-    return UnpaidInvoices(invoices=listed, count=int(count), total=Money(int(gross), currency))
+    return UnpaidInvoices(invoices=listed, count=count, total=Money(gross, currency))

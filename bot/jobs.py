@@ -61,13 +61,14 @@ def send_reminders(deps: Deps) -> str:
     with transaction(deps.session_factory) as session:
         overdue = reminders.overdue_invoices(session=session, today=today)
         expiring = reminders.expiring_cards(session=session, today=today)
-        names = dict(
-            session.execute(
+        names = {
+            row.id: row.company_name
+            for row in session.execute(
                 select(Account.id, Account.company_name).where(
                     Account.id.in_(set(overdue) | {card.account_id for card in expiring})
                 )
-            ).tuples()
-        )
+            )
+        }
 
     def remind_overdue(account_id: int) -> None:
         invoices = overdue[account_id]

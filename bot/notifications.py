@@ -726,15 +726,15 @@ def set_autopay(*, session: Session, account: Account, on: bool, actor: str, now
 
 
 @dataclass(frozen=True, slots=True)
-class TestDelivery:
+class SampleDelivery:
     channel_id: str
     kinds: tuple[Kind, ...]
     sent: bool
 
 
 @dataclass(frozen=True, slots=True)
-class TestReport:
-    deliveries: list[TestDelivery] = field(default_factory=list)
+class SampleReport:
+    deliveries: list[SampleDelivery] = field(default_factory=list)
     paused: bool = False
 
     @property
@@ -742,7 +742,7 @@ class TestReport:
         return [d.channel_id for d in self.deliveries if not d.sent]
 
 
-def send_test(slack: WebClient, feed: FeedSettings, *, by: str) -> TestReport:
+def send_test(slack: WebClient, feed: FeedSettings, *, by: str) -> SampleReport:
     """Post a test to each channel that receives something, saying what will arrive there.
 
     Sent even while the feed is paused (it says so), since it is asked for.
@@ -751,8 +751,8 @@ def send_test(slack: WebClient, feed: FeedSettings, *, by: str) -> TestReport:
     for channel, kinds in feed.destinations.items():
         message = ui.test_notification(feed, channel_id=channel, kinds=kinds, by=by)
         sent = send_to_channel(slack, channel, message) is not None
-        deliveries.append(TestDelivery(channel, tuple(kinds), sent))
-    return TestReport(deliveries, paused=feed.paused)
+        deliveries.append(SampleDelivery(channel, tuple(kinds), sent))
+    return SampleReport(deliveries, paused=feed.paused)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -174,19 +174,19 @@ def take_lease(
     ttl: timedelta,
 ) -> bool:
     """Take the (job, slot) lease; False when another holder has it, or the slot has run."""
-    with transaction(session_factory) as session:
-        try:
-            with session.begin_nested():
-                session.add(
-                    JobLease(
-                        job_id=job_id, slot=slot, holder=holder, taken_at=now, expires_at=now + ttl
-                    )
+    try:
+        with transaction(session_factory) as session:
+            session.add(
+                JobLease(
+                    job_id=job_id, slot=slot, holder=holder, taken_at=now, expires_at=now + ttl
                 )
-            return True
-        except IntegrityError:
-            pass
-        # Held, or done. Only a lease left unfinished past its expiry can be taken over, and the
-        # condition is checked by the update itself, so two takers cannot both win.
+            )
+        return True  # the primary key was ours (a concurrent insert waits, then fails)
+    except IntegrityError:
+        pass
+    # Held, or done. Only a lease left unfinished past its expiry can be taken over, and the
+    # condition is checked by the update itself, so two takers cannot both win.
+    with transaction(session_factory) as session:
         taken = session.execute(
             update(JobLease)
             .where(

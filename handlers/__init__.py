@@ -8,9 +8,19 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from handlers import account, commands, credits, home, invoices, services, users
+from handlers import (
+    account,
+    commands,
+    credits,
+    finance,
+    home,
+    invoices,
+    payments,
+    services,
+    users,
+)
 
 
 def register_all(app: App, deps: Deps) -> None:
-    for area in (commands, home, account, users, credits, services, invoices):
+    for area in (commands, home, account, finance, users, credits, services, invoices, payments):
         area.register(app, deps)

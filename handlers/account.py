@@ -1,5 +1,5 @@
-"""Account set-up, the Account view, contact details, password link, VAT, finance channel and
-payment details: ack, parse, one service call, render, send.
+"""Account set-up, the Account view, contact details, password link, VAT and payment details:
+ack, parse, one service call, render, send. The finance channel is `handlers/finance.py`'s.
 
 Every entry point checks the person's role in its own unit of work (view submissions again at
 submission time); passwords are never typed into Slack, only on the secure pages the one-time
@@ -8,7 +8,6 @@ links lead to, which are posted to the one person who asked.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -17,9 +16,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import notifications
 from bot.accounts import (
     parse_account_setup,
-    set_finance_channel,
     set_up_account,
     set_vat_details,
     update_contact_details,
@@ -27,30 +26,28 @@ from bot.accounts import (
 from bot.countries import country_names
 from bot.dashboard import card_on_file, dashboard
 from bot.deps import Deps
-from bot.errors import FieldError, PermissionDenied, UserFacingError
+from bot.errors import FieldError, PermissionDenied
 from bot.links import issue_link, password_window_open
 from bot.roles import Action, can
 from bot.ui import account as account_ui
+from bot.ui import finance as finance_ui
 from bot.ui import menu
+from bot.ui.common import Message
 from bot.ui.ids import Act, Blk, Cb
 from handlers._support import (
     Answer,
     Entry,
     Request,
-    Who,
     field_value,
     guard,
     in_place,
     on_button,
-    send,
     submit_then_send,
     unit_of_work,
     who,
 )
 from store.enums import LinkPurpose, Role
 
-# Slack escapes a channel named in a command (`should_escape: true`) as <#C0123|finance>.
-CHANNEL_MENTION = re.compile(r"<#(?P<id>[CG][A-Z0-9]{2,})(?:\|(?P<name>[^>]*))?>")
 _WORKSPACE_ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
 
 # -- Account set-up ------------------------------------------------------------------------------
@@ -236,6 +233,8 @@ def _on_contact_details_submitted(
     req = Request(body=body, client=client, respond=respond, origin=who(body))
     view = body["view"]
 
+    notices: list[tuple[str, Message]] = []  # posted once the person has their answer
+
     def work() -> Answer:
         form = ContactDetailsForm.parse(view)
         now = deps.clock()
@@ -261,6 +260,7 @@ def _on_contact_details_submitted(
                     },
                     replies=(account_ui.confirm_password_link(url),),
                 )
+            before = (account.contact_email, account.contact_phone)
             changed = update_contact_details(
                 session=session,
                 account=account,
@@ -270,9 +270,27 @@ def _on_contact_details_submitted(
                 now=now,
             )
             message = account_ui.contact_details_updated(account, changed=changed)
+            if changed:
+                notices.extend(
+                    notifications.notices_for(
+                        session=session,
+                        account_id=account.id,
+                        kind=notifications.Kind.CONTACT_DETAILS,
+                        message=finance_ui.contact_details_notice(
+                            by=f"<@{user_id}>",
+                            fields=_changed(before, (account.contact_email, account.contact_phone)),
+                        ),
+                    )
+                )
         return Answer(replies=(message,))
 
     submit_then_send(ack, req, work)
+    notifications.send_notices(client, notices)  # the finance channel, after the person
+
+
+def _changed(before: tuple[str, str | None], after: tuple[str, str | None]) -> list[str]:
+    names = ("email address", "contact number")
+    return [name for name, old, new in zip(names, before, after, strict=True) if old != new]
 
 
 def send_change_password_link(deps: Deps, req: Request) -> None:
@@ -326,100 +344,6 @@ def _on_vat_details_submitted(
     submit_then_send(ack, req, work)
 
 
-# -- Finance channel -----------------------------------------------------------------------------
-
-
-def _require_channel_admin(deps: Deps, origin: Who) -> str | None:
-    """Check the role before touching Slack channels; returns the current finance channel."""
-    with unit_of_work(deps, origin) as (_session, visitor):
-        return visitor.require(Action.SET_FINANCE_CHANNEL).finance_channel_id
-
-
-def _ensure_app_in_channel(
-    client: WebClient, channel_id: str, *, label: str, field: str | None = None
-) -> None:
-    """Make sure the app can post in the channel: join a public one, refuse a private one it
-    was not invited to. Raises a `FieldError` on `field` (in a modal) or a `UserFacingError`."""
-
-    def refuse(message: str) -> UserFacingError:
-        return FieldError(field, message) if field else UserFacingError(message)
-
-    invite = (
-        f"Invite the app to {label} first (type `/invite @{account_ui.APP_NAME}` in the "
-        "channel), then choose it again."
-    )
-    try:
-        info = client.conversations_info(channel=channel_id)["channel"]
-    except SlackApiError as exc:
-        if exc.response.get("error") == "channel_not_found":
-            raise refuse(f"I can't see {label}. If it is a private channel: {invite}") from exc
-        raise
-    if info.get("is_im") or info.get("is_mpim"):
-        raise refuse("Choose a channel, not a direct message.")
-    if info.get("is_archived"):
-        raise refuse(f"{label} is archived: choose another channel.")
-    if info.get("is_member"):
-        return
-    if info.get("is_private"):
-        raise refuse(invite)
-    client.conversations_join(channel=channel_id)
-
-
-def _save_finance_channel(deps: Deps, origin: Who, channel_id: str) -> Answer:
-    with unit_of_work(deps, origin) as (session, visitor):
-        account = visitor.require(Action.SET_FINANCE_CHANNEL)
-        set_finance_channel(
-            session=session,
-            account=account,
-            channel_id=channel_id,
-            actor=origin.user_id,
-            now=deps.clock(),
-        )
-        hello = account_ui.finance_channel_hello(account.company_name)
-    return Answer(
-        replies=(account_ui.finance_channel_set(channel_id),),
-        channel_posts=((channel_id, hello),),
-    )
-
-
-def set_finance_channel_from_command(deps: Deps, req: Request) -> None:
-    """`/portal finance #channel`, or the chooser when no channel is named."""
-    if not req.args.strip():
-        open_finance_channel(deps, req)
-        return
-    _require_channel_admin(deps, req.origin)
-    mention = CHANNEL_MENTION.fullmatch(req.args.strip())
-    if mention is None:
-        req.reply(account_ui.finance_channel_usage())
-        return
-    channel_id = mention["id"]
-    label = f"#{mention['name']}" if mention["name"] else f"<#{channel_id}>"
-    _ensure_app_in_channel(req.client, channel_id, label=label)
-    send(req, _save_finance_channel(deps, req.origin, channel_id))
-
-
-def open_finance_channel(deps: Deps, req: Request) -> None:
-    current = _require_channel_admin(deps, req.origin)
-    req.open_modal(account_ui.finance_channel_modal(current))
-
-
-def _on_finance_channel_submitted(
-    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, respond: Any
-) -> None:
-    req = Request(body=body, client=client, respond=respond, origin=who(body))
-    view = body["view"]
-
-    def work() -> Answer:
-        channel_id = field_value(view, Blk.CHANNEL, Act.CHANNEL_INPUT, "selected_conversation")
-        if not channel_id:
-            raise FieldError(Blk.CHANNEL, "Choose a channel.")
-        _require_channel_admin(deps, req.origin)  # before the app joins anything
-        _ensure_app_in_channel(client, channel_id, label="that channel", field=Blk.CHANNEL)
-        return _save_finance_channel(deps, req.origin, channel_id)
-
-    submit_then_send(ack, req, work)
-
-
 # -- Wiring --------------------------------------------------------------------------------------
 
 
@@ -430,7 +354,6 @@ def register(app: App, deps: Deps) -> None:
         Act.UPDATE_CONTACT_DETAILS: open_contact_details,
         Act.CHANGE_PASSWORD: send_change_password_link,
         Act.EDIT_VAT: open_vat_details,
-        Act.CHOOSE_FINANCE_CHANNEL: open_finance_channel,
     }
     for action_id, entry in buttons.items():
         app.action(action_id)(guard(partial(on_button, entry, deps)))
@@ -438,4 +361,3 @@ def register(app: App, deps: Deps) -> None:
     app.view(Cb.SET_UP_ACCOUNT)(guard(partial(_on_set_up_submitted, deps)))
     app.view(Cb.CONTACT_DETAILS)(guard(partial(_on_contact_details_submitted, deps)))
     app.view(Cb.VAT_DETAILS)(guard(partial(_on_vat_details_submitted, deps)))
-    app.view(Cb.FINANCE_CHANNEL)(guard(partial(_on_finance_channel_submitted, deps)))

@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.roles import Action
 from bot.ui import common, menu
 from bot.ui.ids import PORTAL_COMMAND, Act
-from handlers import account, credits, invoices, services, users
+from handlers import account, credits, finance, invoices, payments, services, users
 from handlers._support import Entry, Request, guard, on_button, unit_of_work, who
 
 
@@ -45,7 +45,7 @@ def _words() -> dict[str, Entry]:
     return {
         "account": account.show_account,
         "password": account.send_change_password_link,
-        "card": account.show_payment_details,
+        "card": payments.show_payment_details,
         "credits": credits.show_credits,
         "buy": credits.open_purchase,
         "services": services.open_services,
@@ -53,7 +53,7 @@ def _words() -> dict[str, Entry]:
         "pay": invoices.show_unpaid,
         "users": users.show_users,
         "vat": account.open_vat_details,
-        "finance": account.set_finance_channel_from_command,
+        "finance": finance.set_finance_channel_from_command,
         "help": show_help,
     }
 
@@ -62,7 +62,7 @@ def _menu_buttons() -> dict[Act, Entry]:
     return {
         Act.MENU_ACCOUNT: account.show_account,
         Act.MENU_PASSWORD: account.send_change_password_link,
-        Act.MENU_CARD: account.show_payment_details,
+        Act.MENU_CARD: payments.show_payment_details,
         Act.MENU_CREDITS: credits.show_credits,
         Act.MENU_BUY_CREDITS: credits.open_purchase,
         Act.MENU_SERVICES: services.open_services,
@@ -70,7 +70,7 @@ def _menu_buttons() -> dict[Act, Entry]:
         Act.MENU_PAY: invoices.show_unpaid,
         Act.MENU_USERS: users.show_users,
         Act.MENU_VAT: account.open_vat_details,
-        Act.MENU_FINANCE: account.open_finance_channel,
+        Act.MENU_FINANCE: finance.show_finance_settings,
         Act.MENU_HELP: show_help,
         Act.RETURN_TO_ACCOUNT: show_menu,
     }

@@ -49,7 +49,9 @@ from store.models import Account
 CHANNEL_MENTION = re.compile(r"<#(?P<id>[CG][A-Z0-9]{2,})(?:\|(?P<name>[^>]*))?>")
 
 
-def _feed(deps: Deps, visitor: Visitor, session: Any, action: Action) -> tuple[Account, FeedSettings]:
+def _feed(
+    deps: Deps, visitor: Visitor, session: Any, action: Action
+) -> tuple[Account, FeedSettings]:
     account = visitor.require(action)
     today = deps.clock().astimezone(deps.settings.timezone).date()
     feed = notifications.feed_settings(
@@ -139,11 +141,13 @@ def _save_finance_channel(deps: Deps, origin: Who, channel_id: str) -> Answer:
             now=deps.clock(),
         )
         hello = account_ui.finance_channel_hello(account.company_name)
-    return Answer(replies=(finance_ui.channel_set(channel_id),), channel_posts=((channel_id, hello),))
+    return Answer(
+        replies=(finance_ui.channel_set(channel_id),), channel_posts=((channel_id, hello),)
+    )
 
 
 def open_finance_channel(deps: Deps, req: Request) -> None:
-    """"Change channel" (and the Account view's "Finance channel"): the channel chooser."""
+    """ "Change channel" (and the Account view's "Finance channel"): the channel chooser."""
     current = _require_channel_admin(deps, req.origin)
     req.open_modal(account_ui.finance_channel_modal(current))
 
@@ -173,7 +177,7 @@ def _button_value(req: Request) -> str:
 
 
 def toggle_pause(deps: Deps, req: Request) -> None:
-    """"Pause notifications" / "Resume notifications"."""
+    """ "Pause notifications" / "Resume notifications"."""
     _set_paused(deps, req, paused=_button_value(req) != "resume")
 
 
@@ -181,13 +185,17 @@ def _set_paused(deps: Deps, req: Request, *, paused: bool) -> None:
     with unit_of_work(deps, req.origin) as (session, visitor):
         account = visitor.require(Action.SET_FINANCE_CHANNEL)
         notifications.set_paused(
-            session=session, account=account, paused=paused, actor=req.origin.user_id, now=deps.clock()
+            session=session,
+            account=account,
+            paused=paused,
+            actor=req.origin.user_id,
+            now=deps.clock(),
         )
     req.reply(finance_ui.paused_message(paused))
 
 
 def send_test_notification(deps: Deps, req: Request) -> None:
-    """"Send test notification": one to every channel that receives something."""
+    """ "Send test notification": one to every channel that receives something."""
     with unit_of_work(deps, req.origin) as (session, visitor):
         _account, feed = _feed(deps, visitor, session, Action.SET_FINANCE_CHANNEL)
     report = notifications.send_test(req.client, feed, by=f"<@{req.origin.user_id}>")
@@ -195,7 +203,7 @@ def send_test_notification(deps: Deps, req: Request) -> None:
 
 
 def toggle_autopay(deps: Deps, req: Request) -> None:
-    """"Turn autopay on" / "Turn autopay off"."""
+    """ "Turn autopay on" / "Turn autopay off"."""
     on = _button_value(req) == "on"
     with unit_of_work(deps, req.origin) as (session, visitor):
         account, feed = _feed(deps, visitor, session, Action.MANAGE_PAYMENT_DETAILS)

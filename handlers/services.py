@@ -17,7 +17,7 @@ from bot.errors import FieldError, UserFacingError
 from bot.invoices import create_invoice
 from bot.portal import first_time
 from bot.quotes import parse_hours
-from bot.roles import Action
+from bot.roles import Action, can
 from bot.ui import common
 from bot.ui import invoices as invoices_ui
 from bot.ui import services as services_ui
@@ -177,7 +177,11 @@ def create_service_invoice(
                 session=session, source=EventSource.SLACK, key=f"services:{view_id}", now=now
             ):
                 told.append(invoices_ui.invoice_created_message(invoice))
-            created = invoices_ui.invoice_created_view(invoice, channel_id=started_in(view))
+            created = invoices_ui.invoice_created_view(
+                invoice,
+                channel_id=started_in(view),
+                can_pay=can(visitor.role, Action.PAY_INVOICES),
+            )
         return {"response_action": "update", "view": created}
 
     answer_submission(ack, work)

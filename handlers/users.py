@@ -15,10 +15,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot import notifications
 from bot.deps import Deps
 from bot.errors import FieldError
 from bot.portal import Visitor
 from bot.roles import Action, can
+from bot.ui import finance as finance_ui
 from bot.ui import users as users_ui
 from bot.ui.common import Message
 from bot.ui.ids import Act, Blk, Cb
@@ -81,6 +83,13 @@ def _listing(
     )
 
 
+def _notice(session: Session, account_id: int, message: Message) -> list[tuple[str, Message]]:
+    """The finance channel's notice of a change of users, where its settings send it."""
+    return notifications.notices_for(
+        session=session, account_id=account_id, kind=notifications.Kind.USERS, message=message
+    )
+
+
 # -- The list ------------------------------------------------------------------------------------
 
 
@@ -125,6 +134,7 @@ def _on_add_user_submitted(
 ) -> None:
     req = Request(body=body, client=client, respond=respond, origin=who(body))
     view = body["view"]
+    notices: list[tuple[str, Message]] = []  # posted once the person has their answer
 
     def work() -> Answer:
         chosen = field_value(view, Blk.USER, Act.USER_INPUT, "selected_user")
@@ -142,9 +152,21 @@ def _on_add_user_submitted(
             )
             session.flush()
             message = _listing(session, visitor, banner=users_ui.user_added(member))
+            notices.extend(
+                _notice(
+                    session,
+                    member.account_id,
+                    finance_ui.user_added_notice(
+                        by=f"<@{req.origin.user_id}>",
+                        user_id=member.slack_user_id,
+                        role=member.role.value.title(),
+                    ),
+                )
+            )
         return Answer(replies=(message,))
 
     submit_then_send(ack, req, work)
+    notifications.send_notices(client, notices)
 
 
 # -- Change role ---------------------------------------------------------------------------------
@@ -166,6 +188,7 @@ def _on_change_role_submitted(
 ) -> None:
     req = Request(body=body, client=client, respond=respond, origin=who(body))
     view = body["view"]
+    notices: list[tuple[str, Message]] = []  # posted once the person has their answer
 
     def work() -> Answer:
         form = RoleForm.parse(view, slack_user_id=str(view.get("private_metadata") or ""))
@@ -180,9 +203,21 @@ def _on_change_role_submitted(
             )
             session.flush()
             message = _listing(session, visitor, banner=users_ui.role_changed(member))
+            notices.extend(
+                _notice(
+                    session,
+                    member.account_id,
+                    finance_ui.role_changed_notice(
+                        by=f"<@{req.origin.user_id}>",
+                        user_id=member.slack_user_id,
+                        role=member.role.value.title(),
+                    ),
+                )
+            )
         return Answer(replies=(message,))
 
     submit_then_send(ack, req, work)
+    notifications.send_notices(client, notices)
 
 
 # -- Remove --------------------------------------------------------------------------------------
@@ -192,16 +227,23 @@ def remove(deps: Deps, req: Request) -> None:
     """The "Remove" button (after Slack's confirm dialog): the list comes back without them."""
     slack_user_id = _button_value(req)
     with unit_of_work(deps, req.origin) as (session, visitor):
+        account = visitor.require(Action.MANAGE_USERS)
         remove_user(
             session=session,
-            account=visitor.require(Action.MANAGE_USERS),
+            account=account,
             slack_user_id=slack_user_id,
             actor=req.origin.user_id,
             now=deps.clock(),
         )
         session.flush()
         message = _listing(session, visitor, banner=users_ui.user_removed(slack_user_id))
+        notices = _notice(
+            session,
+            account.id,
+            finance_ui.user_removed_notice(by=f"<@{req.origin.user_id}>", user_id=slack_user_id),
+        )
     req.reply(message, replace=in_place(req))
+    notifications.send_notices(req.client, notices)
 
 
 # -- Wiring --------------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+READ_ONLY = "portal_read_only"  # execution option: this transaction only reads
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling starts transactions lazily and skips BEGIN before
     # SELECT, so two writers can interleave; take over and emit BEGIN IMMEDIATE ourselves so a
@@ -39,9 +42,16 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    # A read-only unit of work (`transaction(..., read_only=True)`) needs no write lock: in WAL
+    # mode a deferred BEGIN reads a snapshot, never waits for the writer and never holds it
+    # up. `PRAGMA query_only` makes any write inside it fail rather than slip through.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(connection.get_execution_options().get(READ_ONLY, False))
+        if connection.info.get(READ_ONLY, False) != read_only:  # the DBAPI connection's mode
+            connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            connection.info[READ_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -49,7 +59,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit when the block ends normally, roll back when it raises."""
+def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+    """One unit of work: commit when the block ends normally, roll back when it raises.
+
+    A `read_only` one only reads, and the database refuses any write in it: on SQLite it takes
+    no write lock (so it neither waits for writers nor delays them), on PostgreSQL it is a
+    `READ ONLY` transaction. Anything that writes, or reads to decide a write, leaves it off.
+    """
     with factory() as session, session.begin():
+        if read_only:
+            options: dict[str, Any] = {READ_ONLY: True}
+            if session.get_bind().dialect.name == "postgresql":
+                options["postgresql_readonly"] = True
+            session.connection(execution_options=options)
         yield session

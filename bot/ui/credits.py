@@ -1,9 +1,8 @@
 """Credits: the balance and purchases, the "Purchase credits" modal with its live quote, and
-the confirmation view."""
+the confirmation view with "Pay Now"."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ from bot.ui.common import (
 )
 from bot.ui.ids import Act, Blk, Cb
 from bot.ui.invoices import (
-    PAYMENTS_NOT_YET,
+    conversation_metadata,
     day,
     download_button,
     fields,
@@ -35,6 +34,11 @@ from bot.ui.invoices import (
 
 NO_PURCHASES = "You haven't purchased any credits yet."
 ENTER_A_NUMBER = "Enter a number of credits to see the price."
+PAY_NOW = "Pay Now"
+PAY_NOW_NOTE = (
+    "Pay Now charges the card on file, or gives you a link to the secure payment page when "
+    "there is none. The credits are added as soon as the payment succeeds."
+)
 
 
 def credits_message(summary: CreditsSummary, *, can_buy: bool, tz: ZoneInfo) -> Message:
@@ -99,8 +103,11 @@ def quantity_words(quote: Quote) -> str:
     return f"{credits:,} credit{'' if credits == 1 else 's'}"
 
 
-def purchase_modal(entry: CreditsEntry) -> dict[str, Any]:
-    """The "Purchase credits" modal: the number typed and its price, updated as it changes."""
+def purchase_modal(entry: CreditsEntry, *, channel_id: str | None = None) -> dict[str, Any]:
+    """The "Purchase credits" modal: the number typed and its price, updated as it changes.
+
+    It carries `channel_id`, the conversation the purchase started in, where the outcome of
+    Pay Now is said."""
     if entry.quote is not None:
         quote = quote_text(entry.quote)
     elif entry.problem is not None:
@@ -120,11 +127,18 @@ def purchase_modal(entry: CreditsEntry) -> dict[str, Any]:
     ]
     if entry.tiers:
         blocks.append(context(tiers_text(entry.tiers)))
-    return modal(Cb.PURCHASE_CREDITS, "Purchase credits", blocks, submit="Confirm")
+    return modal(
+        Cb.PURCHASE_CREDITS,
+        "Purchase credits",
+        blocks,
+        submit="Confirm",
+        private_metadata=conversation_metadata(channel_id),
+    )
 
 
-def purchase_confirm_view(quote: Quote) -> dict[str, Any]:
-    """The confirmation of a purchase. Pay Now comes with card payments; until then, Close."""
+def purchase_confirm_view(quote: Quote, *, channel_id: str | None = None) -> dict[str, Any]:
+    """The confirmation of a purchase: what it costs, and "Pay Now". It carries the number of
+    credits and the conversation the purchase started in."""
     blocks: list[Block] = [
         fields(
             ("Number of credits", f"{int(quote.quantity):,}"),
@@ -134,15 +148,13 @@ def purchase_confirm_view(quote: Quote) -> dict[str, Any]:
             ("Gross total", quote.gross.format()),
         ),
         context(treatment_note(quote.vat_treatment)),
-        text_section(
-            f":information_source: {PAYMENTS_NOT_YET} Nothing has been charged and no "
-            "invoice has been created."
-        ),
+        context(PAY_NOW_NOTE),
     ]
     return modal(
         Cb.PURCHASE_CONFIRM,
         "Confirm purchase",
         blocks,
-        close="Close",
-        private_metadata=json.dumps({"credits": int(quote.quantity)}),
+        submit=PAY_NOW,
+        close="Back",
+        private_metadata=conversation_metadata(channel_id, credits=int(quote.quantity)),
     )

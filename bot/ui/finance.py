@@ -35,7 +35,7 @@ from store.models import NotificationKind as Kind
 if TYPE_CHECKING:
     from bot.autopay import HistoryEntry
     from bot.dashboard import CardOnFile
-    from bot.notifications import FeedSettings, TestReport
+    from bot.notifications import FeedSettings, SampleReport
     from bot.payments import CardSaved, PaymentOutcome
     from bot.reminders import DigestReport
     from bot.usage import UsageEntry
@@ -417,18 +417,7 @@ def settings_message(feed: FeedSettings) -> Message:
     what = "*What is sent*\n" + ("\n".join(_kind_line(feed, kind) for kind in sent) or "Nothing.")
     if off:
         what += "\n*Off:* " + ", ".join(off)
-    if feed.low_balance_below:
-        low = f"Low balance warning below {credits_words(feed.low_balance_below)}"
-        low += " (the portal's default)." if feed.low_balance_is_default else "."
-    else:
-        low = "Low balance warning: off."
-    if feed.top_up_below is not None and feed.top_up_credits is not None:
-        top_up = (
-            f"Auto top-up: when the balance falls below {credits_words(feed.top_up_below)}, buy "
-            f"{credits_words(feed.top_up_credits)} with the card on file."
-        )
-    else:
-        top_up = "Auto top-up: off."
+    low, top_up = _low_balance_line(feed), _top_up_line(feed)
     autopay = f"*Autopay:* {'on' if feed.autopay else 'off'}"
     autopay += f" — {AUTOPAY_RULE}." if feed.autopay else " — invoices wait for Pay Now."
     if feed.autopay and not feed.card_valid:
@@ -454,6 +443,31 @@ def settings_message(feed: FeedSettings) -> Message:
         ),
     ]
     return {"text": f"{TITLE} settings for {feed.company_name}", "blocks": blocks}
+
+
+def _low_balance_line(feed: FeedSettings) -> str:
+    if not feed.low_balance_below:
+        return "Low balance warning: off."
+    line = f"Low balance warning below {credits_words(feed.low_balance_below)}"
+    return line + (" (the portal's default)." if feed.low_balance_is_default else ".")
+
+
+def _top_up_line(feed: FeedSettings) -> str:
+    if feed.top_up_below is None or feed.top_up_credits is None:
+        return "Auto top-up: off."
+    return (
+        f"Auto top-up: when the balance falls below {credits_words(feed.top_up_below)}, buy "
+        f"{credits_words(feed.top_up_credits)} with the card on file."
+    )
+
+
+def balance_saved(feed: FeedSettings) -> Message:
+    details = [_low_balance_line(feed), _top_up_line(feed)]
+    if feed.top_up_credits is not None and not feed.card_valid:
+        details.append(
+            f"Auto top-up needs a valid card on file: add one with `{PORTAL_COMMAND} card`."
+        )
+    return settings_saved(*details)
 
 
 def _with_button(text: str, accessory: Block) -> Block:
@@ -637,7 +651,7 @@ def test_notification(
     return _notice(text, ":test_tube:", *details)
 
 
-def test_sent_message(report: TestReport) -> Message:
+def test_sent_message(report: SampleReport) -> Message:
     if not report.deliveries:
         return {
             "text": "There is nowhere to send a test: choose a finance channel first.",

@@ -41,6 +41,16 @@ class Act(enum.StrEnum):
     INVOICES_PAGE = "invoices_page"
     VIEW_INVOICE = "view_invoice"
     DOWNLOAD_INVOICE = "download_invoice"  # posts the invoice's PDF into the conversation
+    # Payments: the pay modal and payment details
+    PAY_INVOICE = "pay_invoice"  # "Pay now": the pay modal, its value's invoice ticked
+    INVOICES_INPUT = "invoices_input"  # the pay modal's checkboxes (dispatch: the live total)
+    ADD_PAYMENT_DETAILS = "add_payment_details"  # "Add/Change Payment Details"
+    FORENAME_INPUT = "forename_input"
+    SURNAME_INPUT = "surname_input"
+    LINE1_INPUT = "line1_input"
+    LINE2_INPUT = "line2_input"
+    TOWN_INPUT = "town_input"
+    POSTCODE_INPUT = "postcode_input"
     # Users
     ADD_USER = "add_user"
     CHANGE_ROLE = "change_role"
@@ -91,6 +101,15 @@ class Blk(enum.StrEnum):
     CHANNEL = "channel"
     MENU = "menu"
     NAVIGATION = "navigation"
+    # Payments (named after bot.payments' fields: INVOICES_FIELD, BillingAddress)
+    INVOICES = "invoices"
+    PAY_TOTAL = "pay_total"
+    FORENAME = "forename"
+    SURNAME = "surname"
+    LINE1 = "line1"
+    LINE2 = "line2"
+    TOWN = "town"
+    POSTCODE = "postcode"
     # The finance channel feed's settings (named after bot.notifications' fields)
     NOTIFY_MONEY = "notify_money"
     NOTIFY_ACCOUNT = "notify_account"
@@ -119,5 +138,7 @@ class Cb(enum.StrEnum):
     SERVICES_CONFIRM = "services_confirm_view"
     INVOICE_CREATED = "invoice_created_view"
     INVOICE_DETAIL = "invoice_detail_view"
+    PAY_INVOICES = "pay_invoices_view"
+    BILLING_ADDRESS = "billing_address_view"
     ADD_USER = "add_user_view"
     CHANGE_ROLE = "change_role_view"

@@ -1,4 +1,4 @@
-"""Invoices: the list a page at a time, the unpaid list, the invoice detail and "created" views.
+"""Invoices: the list a page at a time, the invoice detail and "created" views, "Pay now".
 
 Also the pieces every money screen shares: dates, percentages, hours and the VAT line.
 """
@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.invoice_list import InvoicePage, InvoiceSummary, UnpaidInvoices
+from bot.invoice_list import InvoicePage, InvoiceSummary
 from bot.money import Money
 from bot.pdf import Due, InvoiceDocument, Paid, PaymentState, StatementDocument
 from bot.ui.common import (
@@ -35,7 +35,7 @@ from store.models import Invoice
 
 NO_INVOICES = "You have no invoices yet."
 NO_UNPAID = "You have no unpaid invoices."
-PAYMENTS_NOT_YET = "Card payment in Slack is not available yet."
+PAY_NOW = "Pay now"
 NEWER_BLOCK = f"{Blk.NAVIGATION}_newer"
 OLDER_BLOCK = f"{Blk.NAVIGATION}_older"
 _STATUS_WORDS: dict[InvoiceStatus, str] = {
@@ -121,6 +121,11 @@ def download_button(invoice_id: int) -> Block:
     return button(DOWNLOAD_PDF, Act.DOWNLOAD_INVOICE, value=str(invoice_id))
 
 
+def pay_now_button(invoice_id: int) -> Block:
+    """The "Pay now" button: the pay modal, with this invoice ticked."""
+    return button(PAY_NOW, Act.PAY_INVOICE, value=str(invoice_id))
+
+
 def conversation_metadata(channel_id: str | None, **carried: Any) -> str:
     """A modal's `private_metadata`: what it carries, and the conversation its flow started
     in, where a "Download PDF" inside it posts the file."""
@@ -150,17 +155,18 @@ def status_word(status: InvoiceStatus, due_date: date, today: date) -> str:
 # -- The invoices list ----------------------------------------------------------------------------
 
 
-def _invoice_row(invoice: InvoiceSummary, today: date) -> list[Block]:
-    """The invoice's number, date, status and amount, then "View" and "Download PDF"."""
+def _invoice_row(invoice: InvoiceSummary, today: date, *, can_pay: bool) -> list[Block]:
+    """The invoice's number, date, status and amount, then "View", "Download PDF" and, for an
+    unpaid invoice and someone who may pay it, "Pay now"."""
+    buttons = [button("View", Act.VIEW_INVOICE, value=str(invoice.id)), download_button(invoice.id)]
+    if can_pay and invoice.status is InvoiceStatus.OPEN:
+        buttons.append(pay_now_button(invoice.id))
     return [
         text_section(
             f"*{invoice.number}* · {day(invoice.issue_date)} · "
             f"{status_word(invoice.status, invoice.due_date, today)} · {invoice.gross.format()}"
         ),
-        actions(
-            button("View", Act.VIEW_INVOICE, value=str(invoice.id)),
-            download_button(invoice.id),
-        ),
+        actions(*buttons),
     ]
 
 
@@ -173,8 +179,11 @@ def no_such_page_note(missing: int, count: int) -> str:
     return f"There is no page {missing:,}: your invoices fill {pages}. Here is page 1."
 
 
-def invoices_message(page: InvoicePage, *, today: date, note: str | None = None) -> Message:
-    """One page of invoices, newest first, with "Previous" and "Next" when there are more."""
+def invoices_message(
+    page: InvoicePage, *, today: date, note: str | None = None, can_pay: bool = False
+) -> Message:
+    """One page of invoices, newest first, with "Previous" and "Next" when there are more;
+    `can_pay` adds "Pay now" to each unpaid one."""
     if page.missing_page is not None and note is None and page.page_count is not None:
         note = no_such_page_note(page.missing_page, page.page_count)
     blocks: list[Block] = [header("Invoices")]
@@ -185,7 +194,7 @@ def invoices_message(page: InvoicePage, *, today: date, note: str | None = None)
         return {"text": NO_INVOICES, "blocks": blocks}
     blocks.append(context(f"Page {page.number:,} · newest first"))
     for invoice in page.invoices:
-        blocks.extend(_invoice_row(invoice, today))
+        blocks.extend(_invoice_row(invoice, today, can_pay=can_pay))
     # Slack wants action ids unique within a block, so each direction has its own row.
     if page.newer is not None:
         blocks.append(
@@ -203,36 +212,6 @@ def invoices_message(page: InvoicePage, *, today: date, note: str | None = None)
         )
     blocks.append(return_to_account())
     return {"text": f"Invoices, page {page.number:,}", "blocks": blocks}
-
-
-def unpaid_message(unpaid: UnpaidInvoices, *, today: date) -> Message:
-    """Open invoices with their totals. Paying them from Slack comes with card payments."""
-    if not unpaid.invoices:
-        return {
-            "text": NO_UNPAID,
-            "blocks": [header("Unpaid invoices"), text_section(NO_UNPAID), return_to_account()],
-        }
-    count = "1 unpaid invoice" if unpaid.count == 1 else f"{unpaid.count:,} unpaid invoices"
-    blocks: list[Block] = [
-        header("Unpaid invoices"),
-        text_section(f"{count}, {unpaid.total.format()} in total."),
-    ]
-    for invoice in unpaid.invoices:
-        block = text_section(
-            f"*{invoice.number}* · issued {day(invoice.issue_date)} · due "
-            f"{day(invoice.due_date)} · {status_word(invoice.status, invoice.due_date, today)}"
-            f" · {invoice.gross.format()}"
-        )
-        block["accessory"] = button("View", Act.VIEW_INVOICE, value=str(invoice.id))
-        blocks.append(block)
-    hidden = unpaid.count - len(unpaid.invoices)
-    if hidden > 0:
-        blocks.append(context(f"And {hidden:,} more: see `{PORTAL_COMMAND} invoices`."))
-    blocks.append(
-        context(f":information_source: {PAYMENTS_NOT_YET} A linked card pays invoices for you.")
-    )
-    blocks.append(return_to_account())
-    return {"text": f"{count}, {unpaid.total.format()} in total", "blocks": blocks}
 
 
 # -- One invoice ----------------------------------------------------------------------------------
@@ -292,9 +271,15 @@ def invoice_detail_view(
     )
 
 
-def invoice_created_view(invoice: Invoice, *, channel_id: str | None = None) -> dict[str, Any]:
-    """The end of "Pay for services": the new invoice's number and totals, "View invoice" and
-    "Download PDF" (into `channel_id`, where the flow started)."""
+def invoice_created_view(
+    invoice: Invoice, *, channel_id: str | None = None, can_pay: bool = False
+) -> dict[str, Any]:
+    """The end of "Pay for services": the new invoice's number and totals, "View invoice",
+    "Pay now" (with `can_pay`) and "Download PDF" (into `channel_id`, where the flow started)."""
+    buttons = [button("View invoice", Act.VIEW_INVOICE, value=str(invoice.id), style="primary")]
+    if can_pay:
+        buttons.append(pay_now_button(invoice.id))
+    buttons.append(download_button(invoice.id))
     money = invoice.currency
     blocks: list[Block] = [
         text_section(f":white_check_mark: Invoice {invoice.number} has been created."),
@@ -310,10 +295,7 @@ def invoice_created_view(invoice: Invoice, *, channel_id: str | None = None) -> 
             )
         ),
         context(f"Payment is due by {day(invoice.due_date)}."),
-        actions(
-            button("View invoice", Act.VIEW_INVOICE, value=str(invoice.id), style="primary"),
-            download_button(invoice.id),
-        ),
+        actions(*buttons),
     ]
     return modal(
         Cb.INVOICE_CREATED,

@@ -6,8 +6,10 @@ and every step is checked on what the page shows. Screenshots go to the test's t
 when `SANDBOX_SCREENSHOTS` names a folder, there too (for the README). Ctrl-C (SIGINT) then
 has to stop everything the sandbox started: the test checks that no process is left.
 
-The card page, Pay Now and the pay modal are not in the Slack flows yet: their steps are
-written below against the intended UI, marked `TODO(payments)`, and switched off.
+The admin adds payment details (the billing address modal, then 4242 4242 4242 4242 on the
+card page, in Stripe's card field as localstripe serves it), buys 150 credits with Pay Now,
+creates a 2-hour service invoice and pays it from the pay modal by ticking its checkbox, and
+opens the invoice PDF; the viewer is then refused an admin action.
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ CHROMIUM_ARGS = [
 START_SECONDS = 60.0  # the issue's promise: the URL within a minute
 ADMIN, VIEWER = "U01ALEX", "U03VIKRAM"
 VISA = "4242 4242 4242 4242"
-# TODO(payments): True once Pay Now, the pay modal and "Add Payment Details" are in Slack.
-PAYMENTS_IN_SLACK = False
-# Paying for the credits creates (and pays) an invoice first, once payments are in Slack.
+# Pay Now, the pay modal and "Add Payment Details" in Slack (False: the steps before them).
+PAYMENTS_IN_SLACK = True
+# Paying for the credits creates (and pays) an invoice first.
 SERVICE_INVOICE = "INV-000007" if PAYMENTS_IN_SLACK else "INV-000006"
 UNPAID_AFTERWARDS = "2 unpaid" if PAYMENTS_IN_SLACK else "3 unpaid"
+SUCCESS = "Your transaction was successful"
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"
@@ -212,6 +215,12 @@ def _latest(page: Page, text: str) -> Locator:
     return page.locator("article.message").filter(has_text=text).last
 
 
+def _posted_file(page: Page, text: str) -> Locator:
+    """The newest message with a file whose text contains `text`."""
+    messages = page.locator("article.message").filter(has=page.locator("a.file"))
+    return messages.filter(has_text=text).last
+
+
 def test_a_newcomer_uses_the_sandbox_and_ctrl_c_stops_everything(
     browser: Browser, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -296,7 +305,7 @@ def test_a_newcomer_uses_the_sandbox_and_ctrl_c_stops_everything(
     else:
         created.get_by_role("button", name="Close all").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
-    posted = _latest(page, f"Invoice {SERVICE_INVOICE}")
+    posted = _posted_file(page, f"Invoice {SERVICE_INVOICE}")
     link = posted.locator("a.file")
     expect(link).to_contain_text(f"Invoice {SERVICE_INVOICE}")
     expect(link).to_have_attribute("target", "_blank")
@@ -330,7 +339,7 @@ def test_a_newcomer_uses_the_sandbox_and_ctrl_c_stops_everything(
     # The admin's answers were for the admin alone; the PDF was posted for everyone.
     expect(page.locator("article.message[data-ephemeral]")).to_have_count(0)
     expect(page.locator("article.message")).to_have_count(1)
-    expect(_latest(page, f"Invoice {SERVICE_INVOICE}").locator("a.file")).to_be_visible()
+    expect(_posted_file(page, f"Invoice {SERVICE_INVOICE}").locator("a.file")).to_be_visible()
     _type(page, "/portal vat")
     refusal = _latest(page, "Only an account admin can do that")
     expect(refusal).to_contain_text("you are a viewer")
@@ -367,9 +376,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-# -- TODO(payments): the steps for the card page, Pay Now and the pay modal ----------------------
-# Written against the intended UI (DESIGN.md: "Payment details", "Purchase credits", "Pay for
-# services"); switch PAYMENTS_IN_SLACK on, and adjust the names, when the flows land.
+# -- The steps for the card page, Pay Now and the pay modal ----------------------------------------
 
 
 def _add_card_on_the_card_page(page: Page, shot: Shots) -> None:
@@ -383,7 +390,9 @@ def _add_card_on_the_card_page(page: Page, shot: Shots) -> None:
     address.get_by_label("Address line 1").fill("1 Example Street")
     address.get_by_label("Town").fill("London")
     address.get_by_label("Postcode").fill("EC1A 1AA")
-    address.get_by_role("button", name="Continue").click()
+    expect(address.get_by_label("Country")).to_have_value("United Kingdom")  # the account's
+    address.get_by_role("button", name="Add Card").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
     link = _latest(page, "card page")
     with page.context.expect_page() as opened:
         link.get_by_role("button", name="Open card page").click()
@@ -398,29 +407,45 @@ def _add_card_on_the_card_page(page: Page, shot: Shots) -> None:
     card_page.get_by_role("button", name="Save card").click()
     expect(card_page.get_by_role("heading", level=1)).to_have_text("Card saved")
     card_page.close()
-    expect(_latest(page, "Your transaction was successful")).to_contain_text("•••• 4242")
+    expect(_latest(page, SUCCESS)).to_contain_text("Visa •••• 4242")
     shot("card-saved")
 
 
 def _pay_now_for_the_credits(page: Page, confirm: Locator, shot: Shots) -> None:
     """The confirmation view's Pay Now charges the saved card; the credits are granted."""
     confirm.get_by_role("button", name="Pay Now").click()
-    paid = _latest(page, "Your transaction was successful")
-    expect(paid).to_contain_text("£162.00")
+    paid = _latest(page, SUCCESS)
+    expect(paid).to_contain_text("£162.00 paid for invoice INV-000006 with Visa •••• 4242")
     expect(paid).to_contain_text("150 credits added: the balance is now 800 credits.")
+    outcome = page.get_by_role("dialog", name="Purchase credits")
+    expect(outcome).to_contain_text(SUCCESS)  # "Working…" became the outcome
     shot("credits-paid")
+    outcome.get_by_role("button", name="Close all").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
 
 
 def _pay_the_invoice_from_the_pay_modal(page: Page, created: Locator, shot: Shots) -> None:
     """ "Pay now" → the unpaid invoices with checkboxes → tick the new one → Pay Now."""
     created.get_by_role("button", name="Pay now").click()
     pay = page.get_by_role("dialog", name="Pay invoices")
+    # The new invoice comes ticked; the demo's older unpaid ones are offered too.
+    expect(pay.get_by_role("checkbox", name=re.compile(SERVICE_INVOICE))).to_be_checked()
+    expect(pay.get_by_role("checkbox")).to_have_count(3)
+    expect(pay).to_contain_text("Total to pay: £228.00 (1 invoice)")
+    older = pay.get_by_role("checkbox").first
+    older.check()  # the total follows the ticks
+    expect(pay).not_to_contain_text("(1 invoice)")
+    older.uncheck()
+    expect(pay).to_contain_text("Total to pay: £228.00 (1 invoice)")
     pay.get_by_role("checkbox", name=re.compile(SERVICE_INVOICE)).check()
     shot("pay-modal")
     pay.get_by_role("button", name="Pay Now").click()
-    paid = _latest(page, "Your transaction was successful")
+    paid = _latest(page, SUCCESS)
     expect(paid).to_contain_text(f"£228.00 paid for invoice {SERVICE_INVOICE}")
+    outcome = page.get_by_role("dialog", name="Pay invoices")
+    expect(outcome).to_contain_text(SUCCESS)
     shot("invoice-paid")
+    outcome.get_by_role("button", name="Close all").click()
 
 
 # -- The Block Kit renderer on its own ---------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Account set-up, the Account view, contact details, password link, VAT, finance channel and
-payment details: from `/portal` to the success message, over signed requests, with what the
-fake Slack received and the state read back from the store."""
+"""Account set-up, the Account view, contact details, password link, VAT and payment details:
+from `/portal` to the success message, over signed requests, with what the fake Slack received
+and the state read back from the store. (The finance channel's tests are in test_finance.py.)"""
 
 from __future__ import annotations
 
@@ -441,85 +441,6 @@ def test_a_valid_german_vat_reference_means_reverse_charge(app: Portal) -> None:
     again = app.wait_reply("Your VAT details have been successfully updated.")
     assert "no EU VAT reference has been provided" in text_of(again.params)
     assert app.account().vat_reference is None
-
-
-# -- Finance channel -----------------------------------------------------------------------------
-
-
-def _hello_in(app: Portal, channel: str) -> RecordedCall:
-    return app.fake.wait_for(
-        "chat.postMessage",
-        lambda c: (
-            c.params.get("channel") == channel
-            and "This channel will now receive Admin Portal notifications for Acme Widgets Ltd."
-            in text_of(c.params)
-        ),
-    )
-
-
-def test_finance_channel_by_command_joins_a_public_channel(app: Portal) -> None:
-    app.make_account()
-    app.fake.add_channel("C0BILLING", "billing", bot_is_member=False)
-    app.command(ADMIN, "finance <#C0BILLING|billing>")
-    app.wait_reply("The finance channel is now <#C0BILLING>.")
-    assert [c.params["channel"] for c in app.fake.calls("conversations.join")] == ["C0BILLING"]
-    _hello_in(app, "C0BILLING")
-    assert app.account().finance_channel_id == "C0BILLING"
-
-
-def test_finance_channel_by_modal(app: Portal) -> None:
-    app.make_account()
-    app.fake.add_channel("C0MONEY", "money", is_private=True, bot_is_member=True)
-    app.command(ADMIN, "finance")
-    modal = opened_modal(app, ADMIN, Cb.FINANCE_CHANNEL)
-    response = app.sender.view_submission(
-        ADMIN, modal, {Blk.CHANNEL: {Act.CHANNEL_INPUT: conversations_select("C0MONEY")}}
-    )
-    assert not response.content.strip()
-    app.wait_reply("The finance channel is now <#C0MONEY>.")
-    _hello_in(app, "C0MONEY")
-    assert app.fake.calls("conversations.join") == []
-    assert app.account().finance_channel_id == "C0MONEY"
-
-    # The chooser starts from the current channel next time.
-    app.fake.clear()
-    app.sender.block_action(ADMIN, Act.MENU_FINANCE)
-    modal = opened_modal(app, ADMIN, Cb.FINANCE_CHANNEL)
-    assert modal["blocks"][1]["element"]["initial_conversation"] == "C0MONEY"
-
-
-def test_a_private_channel_the_app_is_not_in_is_refused(app: Portal) -> None:
-    app.make_account()
-    app.fake.add_channel("C0SECRET", "secret", is_private=True, bot_is_member=False)
-    before = snapshot(app)
-    app.command(ADMIN, "finance <#C0SECRET|secret>")
-    reply = app.wait_reply("Invite the app to #secret first")
-    assert "/invite @Admin Portal" in text_of(reply.params)
-
-    app.command(ADMIN, "finance")
-    modal = opened_modal(app, ADMIN, Cb.FINANCE_CHANNEL)
-    response = app.sender.view_submission(
-        ADMIN, modal, {Blk.CHANNEL: {Act.CHANNEL_INPUT: conversations_select("C0SECRET")}}
-    )
-    assert list(response.json()["errors"]) == [Blk.CHANNEL]
-    assert "invite the app" in response.json()["errors"][Blk.CHANNEL].lower()
-    assert snapshot(app) == before
-    assert app.fake.calls("conversations.join") == []
-
-    # Once invited, it works.
-    app.fake.set_bot_membership("C0SECRET", True)
-    app.sender.view_submission(
-        ADMIN, modal, {Blk.CHANNEL: {Act.CHANNEL_INPUT: conversations_select("C0SECRET")}}
-    )
-    app.wait_reply("The finance channel is now <#C0SECRET>.")
-    assert app.account().finance_channel_id == "C0SECRET"
-
-
-def test_finance_needs_a_channel_mention(app: Portal) -> None:
-    app.make_account()
-    app.command(ADMIN, "finance billing")
-    app.wait_reply("Name the channel like this: `/portal finance #finance`")
-    assert app.account().finance_channel_id is None
 
 
 # -- Payment details -----------------------------------------------------------------------------

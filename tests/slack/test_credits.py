@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from store.models import Account, Invoice
 from tests.slack.conftest import (
     ADMIN,
     FINANCE,
+    GENERAL,
     STRANGER,
     VIEWER,
     Portal,
@@ -191,13 +193,24 @@ def test_confirm_pushes_the_summary_without_charging_anything(app: Portal) -> No
         "*Net total*\n£135.00",
         "*VAT at 20%*\n£27.00",
         "*Gross total*\n£162.00",
-        "Card payment in Slack is not available yet.",
     ):
         assert expected in text
-    assert confirm["submit"] is None  # no Pay Now until card payments land
-    assert confirm["close"]["text"] == "Close"
-    assert "Pay Now" not in text
+    assert confirm["submit"]["text"] == "Pay Now"
+    assert confirm["close"]["text"] == "Back"
+    assert json.loads(confirm["private_metadata"]) == {"credits": 150, "channel": GENERAL}
     assert action_ids(confirm) == set()
+    assert invoice_count(app) == 0
+
+
+def test_pay_now_without_card_payments_set_up_says_so_and_changes_nothing(app: Portal) -> None:
+    # This harness runs without Stripe; tests/payments/test_slack_payments.py pays for real.
+    app.make_account()
+    open_purchase(app, text="150")
+    submit(app, "150")
+    confirm = app.fake.modal_stack(ADMIN)[-1]
+    answer = app.sender.view_submission(ADMIN, confirm, {}).json()
+    assert answer["response_action"] == "update"
+    assert "Card payments are not set up on this portal yet" in text_of(answer["view"])
     assert invoice_count(app) == 0
 
 

@@ -22,7 +22,7 @@ SILENT_INPUTS = {
     act for act in Act if act.value.endswith("_input") and act is not Act.CREDITS_INPUT
 }
 # Views with no submit button: Slack never sends their submission.
-VIEW_ONLY = {Cb.NOTICE, Cb.INVOICE_DETAIL, Cb.INVOICE_CREATED, Cb.PURCHASE_CONFIRM}
+VIEW_ONLY = {Cb.NOTICE, Cb.INVOICE_DETAIL, Cb.INVOICE_CREATED}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.credits import CreditsEntry, CreditsSummary, Purchase
-from bot.invoice_list import Direction, InvoicePage, InvoiceSummary, PageCursor, UnpaidInvoices
+from bot.invoice_list import Direction, InvoicePage, InvoiceSummary, PageCursor
 from bot.money import Money
 from bot.quotes import PriceTier, Quote, quote_credits, quote_service_hours
 from bot.sandbox.slack_api import validate_blocks, validate_view
@@ -305,12 +305,13 @@ def test_a_long_entry_is_cut_to_fit_the_field() -> None:
     assert view["blocks"][0]["element"]["initial_value"] == "9" * 20
 
 
-def test_purchase_confirmation_has_no_pay_now_yet() -> None:
-    view = credits_ui.purchase_confirm_view(credits_quote(500))
+def test_purchase_confirmation_has_pay_now_and_carries_the_order() -> None:
+    view = credits_ui.purchase_confirm_view(credits_quote(500), channel_id="C0GENERAL")
     assert view["callback_id"] == Cb.PURCHASE_CONFIRM
-    assert "submit" not in view
-    assert view["close"] == {"type": "plain_text", "text": "Close"}
-    assert json.loads(view["private_metadata"]) == {"credits": 500}
+    assert view["title"] == {"type": "plain_text", "text": "Confirm purchase"}
+    assert view["submit"] == {"type": "plain_text", "text": "Pay Now"}
+    assert view["close"] == {"type": "plain_text", "text": "Back"}
+    assert json.loads(view["private_metadata"]) == {"credits": 500, "channel": "C0GENERAL"}
     assert [f["text"] for f in view["blocks"][0]["fields"]] == [
         "*Number of credits*\n500",
         "*Cost per credit*\n£0.80",
@@ -318,9 +319,22 @@ def test_purchase_confirmation_has_no_pay_now_yet() -> None:
         "*VAT at 20%*\n£80.00",
         "*Gross total*\n£480.00",
     ]
-    assert "Card payment in Slack is not available yet." in view["blocks"][2]["text"]["text"]
+    assert view["blocks"][2] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": credits_ui.PAY_NOW_NOTE}],
+    }
+    assert "not available yet" not in json.dumps(view)
     assert not any(block["type"] == "actions" for block in view["blocks"])
     assert validate_view(view) == []
+    # Without a channel (from the App Home) only the credits are carried.
+    alone = credits_ui.purchase_confirm_view(credits_quote(500))
+    assert json.loads(alone["private_metadata"]) == {"credits": 500}
+
+
+def test_the_purchase_modal_carries_the_conversation_it_started_in() -> None:
+    view = credits_ui.purchase_modal(CreditsEntry(text=None, tiers=TIERS), channel_id="C0GENERAL")
+    assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
+    assert invoices_ui.conversation_in(view["private_metadata"]) == "C0GENERAL"
 
 
 # -- Services ---------------------------------------------------------------------------------
@@ -491,19 +505,32 @@ def test_the_empty_state_and_notes() -> None:
     )
 
 
-def test_unpaid_message_lists_totals_without_pay_now() -> None:
-    unpaid = UnpaidInvoices(
-        invoices=[summary(1), summary(2, status=InvoiceStatus.PAYING)],
-        count=3,
-        total=Money(36000, "GBP"),
+def test_unpaid_rows_have_pay_now_for_those_who_may_pay() -> None:
+    page = InvoicePage(
+        number=1,
+        invoices=[
+            summary(3),
+            summary(2, status=InvoiceStatus.PAYING),
+            summary(1, status=InvoiceStatus.PAID),
+        ],
+        newer=None,
+        older=None,
     )
-    message = invoices_ui.unpaid_message(unpaid, today=date(2026, 12, 2))
-    texts = [json.dumps(block, ensure_ascii=False) for block in message["blocks"]]
-    assert message["text"] == "3 unpaid invoices, £360.00 in total"
-    assert "issued 2 Nov 2026 · due 2 Dec 2026 · Unpaid · £90.00" in texts[2]
-    assert "Payment in progress" in texts[3]
-    assert "And 1 more" in texts[4]
-    assert "Pay Now" not in "".join(texts)
+    message = invoices_ui.invoices_message(page, today=TODAY, can_pay=True)
+    rows = [b for b in message["blocks"] if b["type"] == "actions"][:3]
+    assert [[e["text"]["text"] for e in row["elements"]] for row in rows] == [
+        ["View", "Download PDF", "Pay now"],
+        ["View", "Download PDF"],  # already being paid
+        ["View", "Download PDF"],  # paid
+    ]
+    assert rows[0]["elements"][2] == {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Pay now"},
+        "action_id": Act.PAY_INVOICE,
+        "value": "103",
+    }
+    viewer = invoices_ui.invoices_message(page, today=TODAY)
+    assert Act.PAY_INVOICE not in json.dumps(viewer)
     assert validate_blocks(message["blocks"]) == []
 
 
@@ -560,6 +587,14 @@ def test_invoice_created_view_and_message() -> None:
             "value": "7",
         },
     ]
+    payable = invoices_ui.invoice_created_view(invoice, channel_id="C0GENERAL", can_pay=True)
+    assert [e["text"]["text"] for e in payable["blocks"][-1]["elements"]] == [
+        "View invoice",
+        "Pay now",
+        "Download PDF",
+    ]
+    assert payable["blocks"][-1]["elements"][1]["action_id"] == Act.PAY_INVOICE
+    assert payable["blocks"][-1]["elements"][1]["value"] == "7"
     # The conversation the flow started in, where "Download PDF" posts the file.
     assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
     assert invoices_ui.conversation_in(view["private_metadata"]) == "C0GENERAL"
