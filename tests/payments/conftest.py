@@ -7,9 +7,9 @@ requests reach it and get no answer). `PaymentsHarness` runs the whole web app (
 secure pages, card and payment pages, Stripe webhook) on a werkzeug server, with the fake Slack
 Web API and a hand-moved clock. Both are plain classes so the browser tests can use them too.
 
-localstripe writes its state to /tmp/localstripe.pickle after every change and reloads it on
-restart; two localstripe processes started elsewhere at the same moment would share that file,
-which only matters to the kill-and-restart test.
+localstripe is started through the sandbox's launcher (`bot.sandbox.stripe_server`), which keeps
+its state in a file of this run's own instead of the fixed /tmp/localstripe.pickle, so runs on
+the same machine never share state, and the restart reloads exactly what this run saved.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -70,11 +71,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _localstripe_command(port: int, *, from_scratch: bool) -> list[str]:
-    script = Path(sys.executable).with_name("localstripe")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "localstripe"]
-    command += ["--port", str(port)]
-    return [*command, "--from-scratch"] if from_scratch else command
+def _localstripe_command(port: int, state: Path) -> list[str]:
+    # The sandbox's launcher: 127.0.0.1 only, and its state in a file of this run's own rather
+    # than localstripe's fixed /tmp/localstripe.pickle, which another run may be writing.
+    return [
+        sys.executable,
+        "-m",
+        "bot.sandbox.stripe_server",
+        "--port",
+        str(port),
+        "--state",
+        str(state),
+    ]
 
 
 class LocalStripe:
@@ -83,6 +91,7 @@ class LocalStripe:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.state = Path(tempfile.mkdtemp(prefix="localstripe-")) / "state.pickle"
         self._process: subprocess.Popen[bytes] | None = None
         self.http = requests.Session()
         self.http.auth = (SECRET_KEY, "")
@@ -90,8 +99,10 @@ class LocalStripe:
     # The process --------------------------------------------------------------------------
 
     def start(self, *, from_scratch: bool = True) -> LocalStripe:
+        if from_scratch:
+            self.state.unlink(missing_ok=True)
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter's localstripe
-            _localstripe_command(self.port, from_scratch=from_scratch),
+            _localstripe_command(self.port, self.state),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
