@@ -1,10 +1,16 @@
 """Autopay at scale: 10,000 invoices due today across 2,000 accounts, charged against localstripe.
 
-Run with `.venv/bin/python benchmarks/autopay.py [--invoices N] [--accounts N] [--database URL]`.
-It starts localstripe (run as a separate process, never imported), makes the accounts each with
-a Stripe customer and a Visa card on file, inserts the invoices in bulk, and runs the `autopay`
-job as the worker does (`JobRunner`, lease and all) with the payments service and the real
-`stripe` library over HTTP. It prints invoices per second and the SQL statements per invoice.
+Run with `.venv/bin/python benchmarks/autopay.py [--invoices N] [--accounts N] [--shards N]
+[--database URL]`. It starts localstripe, makes the accounts each with a Stripe customer and a
+Visa card on file, inserts the invoices in bulk, and runs the `autopay` job as the worker does
+(`JobRunner`, lease and all) with the payments service and the real `stripe` library over HTTP.
+It prints invoices per second and the SQL statements per invoice.
+
+localstripe serialises every PaymentIntent with a scan of everything it stores, so one instance
+slows down as the charges pile up (at 10,000 it would measure localstripe, not autopay). The
+accounts are therefore spread over `--shards` localstripe processes (4 by default; 1 shows the
+single-instance behaviour), each account's customer on one of them, and the gateway sends each
+charge to its customer's instance.
 
 To show that the statements per invoice do not grow with the number of invoices, it first runs
 a tenth of them (due the day before) and then all of them, and prints both figures.
@@ -34,7 +40,7 @@ from sqlalchemy import Engine, event, func, insert, select
 
 from bot.accounts import AccountSetup, set_up_account
 from bot.deps import build_deps
-from bot.gateway import StripeGateway, make_stripe_client
+from bot.gateway import Intent, StripeGateway, make_stripe_client
 from bot.invoices import format_invoice_number
 from bot.scheduler import JobRunner
 from bot.settings import Settings
@@ -90,13 +96,31 @@ def start_localstripe(port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.05)
 
 
-def make_accounts(engine: Engine, stripe_url: str, count: int) -> list[int]:
+class ShardedGateway(StripeGateway):
+    """The gateway over several localstripe processes: each charge goes to the instance that
+    holds its customer. Only what autopay asks of Stripe (an off-session charge) is sharded."""
+
+    def __init__(self, shards: list[StripeGateway], shard_of: dict[str, int]) -> None:
+        super().__init__(shards[0]._client, no_redirects=False)
+        self._shards = shards
+        self._shard_of = shard_of
+
+    def charge_off_session(self, *, customer_id: str, **kwargs: Any) -> Intent:
+        shard = self._shards[self._shard_of[customer_id]]
+        return shard.charge_off_session(customer_id=customer_id, **kwargs)
+
+
+def make_accounts(
+    engine: Engine, stripe_urls: list[str], count: int, shard_of: dict[str, int]
+) -> list[int]:
     """Accounts with a Stripe customer and a Visa card on file, as the card page leaves them."""
     http = requests.Session()
     http.auth = (SECRET_KEY, "")
     stamp = time.time_ns() % 10**9
     made = []
     for n in range(count):
+        shard = n % len(stripe_urls)
+        stripe_url = stripe_urls[shard]
         customer = http.post(f"{stripe_url}/v1/customers", data={"name": f"Bench {n}"}).json()
         card = http.post(
             f"{stripe_url}/v1/payment_methods",
@@ -127,6 +151,7 @@ def make_accounts(engine: Engine, stripe_url: str, count: int) -> list[int]:
                 now=datetime(2026, 11, 1, tzinfo=UTC),
             )
             account.stripe_customer_id = customer["id"]
+            shard_of[customer["id"]] = shard
             account.card_payment_method_id = card["id"]
             account.card_brand, account.card_last4 = "visa", "4242"
             account.card_exp_month, account.card_exp_year = 12, 2030
@@ -203,13 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--accounts", type=int, default=2_000)
+    parser.add_argument("--shards", type=int, default=4, help="localstripe processes")
     parser.add_argument("--database", default=None, help="a database URL (default: temp SQLite)")
     args = parser.parse_args(argv)
     first = max(1, args.invoices // 10)
 
-    port = free_port()
-    stripe_url = f"http://127.0.0.1:{port}"
-    localstripe = start_localstripe(port)
+    ports = [free_port() for _ in range(args.shards)]
+    stripe_urls = [f"http://127.0.0.1:{port}" for port in ports]
+    servers = [start_localstripe(port) for port in ports]
     folder = tempfile.TemporaryDirectory()
     url = args.database or f"sqlite:///{Path(folder.name) / 'autopay.db'}"
     engine = make_engine(url)
@@ -219,18 +245,33 @@ def main(argv: list[str] | None = None) -> int:
             SLACK_BOT_TOKEN="xoxb-benchmark",  # type: ignore[arg-type] # noqa: S106 - never sent
             SLACK_API_URL="http://127.0.0.1:9/api/",  # never called: no finance channels
             STRIPE_API_KEY=SECRET_KEY,  # type: ignore[arg-type]
-            STRIPE_API_BASE=stripe_url,
+            STRIPE_API_BASE=stripe_urls[0],
             DATABASE_URL=url,
             AUTOPAY_CONCURRENCY=int(os.environ.get("AUTOPAY_CONCURRENCY", "4")),
         )
         clock = Clock(datetime(2026, 11, 24, tzinfo=UTC))
-        gateway = StripeGateway(
-            make_stripe_client(settings, max_network_retries=0), no_redirects=False
+        shard_of: dict[str, int] = {}
+        gateway = ShardedGateway(
+            [
+                StripeGateway(
+                    make_stripe_client(
+                        settings.model_copy(update={"STRIPE_API_BASE": url_}),
+                        max_network_retries=0,
+                    ),
+                    no_redirects=False,
+                )
+                for url_ in stripe_urls
+            ],
+            shard_of,
         )
         deps = replace(build_deps(settings, engine=engine, clock=clock), gateway=gateway)
-        print(f"Setting up {args.accounts:,} accounts with a card at localstripe …", flush=True)
+        print(
+            f"Setting up {args.accounts:,} accounts with a card, over {args.shards} localstripe "
+            "processes …",
+            flush=True,
+        )
         set_up = time.perf_counter()
-        accounts = make_accounts(engine, stripe_url, args.accounts)
+        accounts = make_accounts(engine, stripe_urls, args.accounts, shard_of)
         add_invoices(
             engine, accounts[: max(1, len(accounts) // 10)], first, DUE - timedelta(days=1)
         )
@@ -260,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {paid:,} payments succeeded, on {accounts_charged:,} accounts")
     finally:
         engine.dispose()
-        localstripe.terminate()
-        localstripe.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
         folder.cleanup()
     return 0
 

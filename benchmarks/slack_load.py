@@ -4,31 +4,35 @@ Run with `.venv/bin/python benchmarks/slack_load.py [--seconds 20] [--rate 50]
 [--postgres URL]`. For each target it starts a server as a subprocess on a free 127.0.0.1 port,
 with a fake Slack Web API (`bot/sandbox/slack_api.py`) in this process as its `SLACK_API_URL`:
 
-- **app on SQLite**: `python -m bot serve` (gunicorn, gthread, as deployed) on a fresh SQLite
-  file;
+- **app on SQLite**: `python -m bot serve` (gunicorn, gthread, 2 workers x 8 threads, as
+  deployed) on a fresh SQLite file;
 - **app on PostgreSQL**: the same on a scratch database created beside `--postgres URL` (or
   `TEST_DATABASE_URL`) and dropped at the end; the database named there is not touched;
 - **bare**: `benchmarks/bare_app.py`, a Bolt app on the same server stack that only acks.
 
 The app's database is seeded first through the real services (`set_up_account`, `add_user`,
-`create_invoice`, `mark_paid`): one account with 10,000 invoices and 100 users. Then a SEPARATE
-process (the load generator, started with multiprocessing's spawn) sends signed requests,
-built beforehand by `SlackRequestSender` in Slack's exact formats and signed as they are sent,
-open-loop at a fixed rate (request i leaves at start + i/rate whether or not earlier ones have
-been answered): `/portal` (the menu), the live quote (a "Number of credits" keystroke in an
-open "Purchase credits" modal), `/portal invoices` (the first page), `/portal invoices 1000`
-(the last page) and App Home opens, each with a unique event id.
+`create_invoice`, `mark_paid`, a few thousand invoices a transaction): one account with 10,000
+invoices (all but the newest 12 paid) and 100 users; PostgreSQL is then vacuumed and analysed,
+as autovacuum would have left a table that grew over time. A SEPARATE process (the load
+generator, started with multiprocessing's spawn) sends requests built beforehand by
+`SlackRequestSender` in Slack's exact formats and signed as they leave, open loop at a fixed
+rate (request i leaves at start + i/rate, whether or not earlier ones have been answered).
+A quarter each: `/portal` (the menu), the live quote (a "Number of credits" keystroke in an open
+"Purchase credits" modal), App Home opens (each with its own event id) and invoice pages:
+`/portal invoices`, `/portal invoices 1000`, and "Next" from page 1 and from page 999.
 
 What is measured:
 
-- **server-side latency**: from gunicorn's access log (`--access-log`, `%(D)s`), the time from
-  request received to response sent inside the server: the time to the ack, which is what
-  Slack waits for (3 s at most);
-- **completion**: for the answers sent to a response URL (the menu and the invoice pages), the
-  time from the request leaving the generator to the app's answer reaching the fake Slack.
-  The invoice pages are compared on this (their work happens after the ack);
-- achieved requests per second, and the peak RSS of the server's process tree (VmHWM of the
-  gunicorn master and of each worker, summed).
+- **server-side latency**: from gunicorn's access log (`serve --access-log`, `%(D)s`), the
+  time from request received to response sent inside the server: the time to the ack, which
+  is what Slack waits for (3 s at most);
+- **done**: for the answers sent to a response URL (the menu and the invoice pages), the time
+  from the request leaving the generator to the app's answer reaching the fake Slack. The
+  invoice pages are compared on this, since their work happens after the ack;
+- achieved requests per second; the peak RSS of the server's process tree (VmHWM of the
+  gunicorn master and of each worker, summed); the server's CPU time per request; and how
+  busy other processes kept the machine meanwhile (before each load the benchmark waits up
+  to `--settle` seconds for the machine to quieten).
 
 Targets (issue 8): server-side p99 under 100 ms at 50 requests per second on this 2-core
 machine; p50 within 1.5x of the bare app; the last invoice page within 1.2x of the first.
@@ -68,7 +72,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.accounts import AccountSetup, set_up_account
 from bot.credits import CreditsEntry
-from bot.invoice_list import Direction, PageCursor, page_count, page_number
+from bot.invoice_list import Direction, PageCursor, first_page, page_count, page_number
 from bot.invoices import create_invoice, mark_paid
 from bot.pricing import active_services, credit_tiers, quote_credits_for, quote_service_for
 from bot.quotes import Quote
@@ -90,13 +94,14 @@ INVOICES = 10_000
 USERS = 100
 UNPAID = 12  # the newest invoices stay open; the rest are paid
 SEED_CHUNK = 2_000  # invoices per seeding transaction
-# One cycle of the load: a quarter menus, a quarter live quotes, a quarter Home opens, and a
-# twelfth each the first invoice page, the last one by number (`/portal invoices 1000`) and
-# the last one by "Next" from page 999.
+# One cycle of the load: a quarter each menus, live quotes and Home opens, and a quarter
+# invoice pages: the first and the last by number (`/portal invoices`, `/portal invoices 1000`)
+# and by "Next" (from page 1 to page 2, and from page 999 to page 1,000).
 MIX = (
     *("menu", "quote", "invoices_first", "home"),
     *("menu", "quote", "invoices_last", "home"),
-    *("menu", "quote", "invoices_next", "home"),
+    *("menu", "quote", "next_to_second", "home"),
+    *("menu", "quote", "next_to_last", "home"),
 )
 TARGET_P99_MS = 100.0
 TARGET_BARE_RATIO = 1.5
@@ -218,6 +223,7 @@ class Seeded:
     invoices: int
     users: int
     credit_entry: CreditsEntry  # what the "Purchase credits" modal shows before typing
+    next_on_first_page: str  # the value of "Next" on page 1
     next_to_last_page: str  # the value of "Next" on the page before the last
     last_page: int
 
@@ -278,7 +284,7 @@ def seed(url: str, *, invoices: int, users: int) -> Seeded:
                 for hours in (Decimal(1), Decimal("7.5"))
             ]
             tiers = credit_tiers(session=session, currency=account.currency)
-        next_to_last = PageCursor(Direction.OLDER, 0, 1)
+        next_on_first = next_to_last = PageCursor(Direction.OLDER, 0, 1)
         for chunk in range(0, invoices, SEED_CHUNK):
             with transaction(factory) as session:
                 account = session.get_one(Account, account_id)
@@ -307,8 +313,10 @@ def seed(url: str, *, invoices: int, users: int) -> Seeded:
         with transaction(factory) as session:
             pages = page_count(session=session, account_id=account_id)
             before_last = page_number(session=session, account_id=account_id, number=pages - 1)
-            if before_last.older is not None:
-                next_to_last = before_last.older
+            next_to_last = before_last.older or next_to_last
+            next_on_first = (
+                first_page(session=session, account_id=account_id).older or next_on_first
+            )
         if engine.dialect.name == "postgresql":
             # As autovacuum leaves a table that has grown over time: statistics gathered, the
             # visibility map set (index-only scans need it).
@@ -323,6 +331,7 @@ def seed(url: str, *, invoices: int, users: int) -> Seeded:
         invoices=invoices,
         users=users,
         credit_entry=CreditsEntry(text=None, tiers=tiers),
+        next_on_first_page=next_on_first.encode(),
         next_to_last_page=next_to_last.encode(),
         last_page=pages,
     )
@@ -419,7 +428,9 @@ def build_plan(side: SlackSide, count: int, seeded: Seeded, users: int) -> list[
             sender.slash_command(user, "invoices")
         elif kind == "invoices_last":
             sender.slash_command(user, f"invoices {seeded.last_page}")
-        elif kind == "invoices_next":
+        elif kind == "next_to_second":
+            sender.block_action(user, Act.INVOICES_PAGE, value=seeded.next_on_first_page)
+        elif kind == "next_to_last":
             sender.block_action(user, Act.INVOICES_PAGE, value=seeded.next_to_last_page)
         elif kind == "home":
             sender.app_home_opened(user, event_id=f"Ev{n:06d}{secrets.token_hex(3).upper()}")
@@ -836,35 +847,34 @@ def report(results: list[Figures], bare: Figures, args: argparse.Namespace) -> l
         print(f"  {fig.name}: " + "; ".join(parts))
     print()
     print(
-        "Invoice pages, p50 ms: ack (server-side) and done (request sent to the page reaching "
-        "Slack); the last page\nby number is `/portal invoices <last>` (1,000 with 10,000 "
-        "invoices), by Next the button on the page before it:"
+        "Invoice pages, done p50 ms (request sent to the page reaching Slack; their work follows "
+        "the ack).\nBy number: `/portal invoices` and `/portal invoices <last>` (1,000 with "
+        "10,000 invoices); by Next:\nthe button on page 1 and on the page before the last."
     )
     header = (
-        f"{'target':<19}{'first ack':>10}{'last ack':>9}{'first done':>11}"
-        f"{'last done (number)':>19}{'last done (Next)':>17}{'number/first':>13}"
-        f"{'Next/first':>11}"
+        f"{'target':<19}{'page 1':>8}{'last':>8}{'last/1':>8}   "
+        f"{'Next to 2':>10}{'Next to last':>13}{'ratio':>7}"
     )
     print(header)
     print("-" * len(header))
     pages = {fig.name: page_figures(fig) for fig in results}
     for fig in results:
-        ack_first, ack_last, first, last, after_next = pages[fig.name]
+        first, last, second, after_next = pages[fig.name]
         print(
-            f"{fig.name:<19}{ack_first:>10.1f}{ack_last:>9.1f}{first:>11.1f}{last:>19.1f}"
-            f"{after_next:>17.1f}{last / first:>12.2f}x{after_next / first:>10.2f}x"
+            f"{fig.name:<19}{first:>8.1f}{last:>8.1f}{last / first:>7.2f}x   "
+            f"{second:>10.1f}{after_next:>13.1f}{after_next / second:>6.2f}x"
         )
     print()
     summaries = []
     all_met = True
     for fig in results:
-        _, _, first, last, after_next = pages[fig.name]
+        first, last, second, after_next = pages[fig.name]
         bare_ratio = fig.p50 / bare.p50
         checks = (
             (fig.p99 < TARGET_P99_MS and fig.failures == 0 and fig.rps >= 0.95 * args.rate),
             bare_ratio <= TARGET_BARE_RATIO,
             last / first <= TARGET_PAGE_RATIO,
-            after_next / first <= TARGET_PAGE_RATIO,
+            after_next / second <= TARGET_PAGE_RATIO,
         )
         all_met = all_met and all(checks)
         print(f"{fig.name}:")
@@ -879,7 +889,7 @@ def report(results: list[Figures], bare: Figures, args: argparse.Namespace) -> l
         )
         print(
             f"  last invoice page within {TARGET_PAGE_RATIO}x of the first (done p50): by number "
-            f"{last / first:.2f}x {verdict(checks[2])}; by Next {after_next / first:.2f}x "
+            f"{last / first:.2f}x {verdict(checks[2])}; by Next {after_next / second:.2f}x "
             f"{verdict(checks[3])}"
         )
         if fig.unanswered or fig.problems:
@@ -890,7 +900,7 @@ def report(results: list[Figures], bare: Figures, args: argparse.Namespace) -> l
         summaries.append(
             f"{fig.name.removeprefix('app on ')}: p50 {fig.p50:.1f} ms ({bare_ratio:.2f}x bare), "
             f"p99 {fig.p99:.1f} ms, {fig.rps:.0f} req/s, last page {last / first:.2f}x "
-            f"(Next {after_next / first:.2f}x)"
+            f"(Next {after_next / second:.2f}x)"
         )
     busiest = max(f.others_busy for f in [*results, bare])
     if busiest > NOISY:
@@ -903,14 +913,11 @@ def report(results: list[Figures], bare: Figures, args: argparse.Namespace) -> l
     return summaries
 
 
-def page_figures(fig: Figures) -> tuple[float, float, float, float, float]:
-    """p50s: ack of the first and the last page, done of the first, the last, and by Next."""
-    return (
-        percentile(fig.by_kind.get("invoices_first", []), 0.5),
-        percentile(fig.by_kind.get("invoices_last", []), 0.5),
-        percentile(fig.completion.get("invoices_first", []), 0.5),
-        percentile(fig.completion.get("invoices_last", []), 0.5),
-        percentile(fig.completion.get("invoices_next", []), 0.5),
+def page_figures(fig: Figures) -> tuple[float, float, float, float]:
+    """Done p50s: page 1 and the last page by number, page 2 and the last page by Next."""
+    return tuple(  # type: ignore[return-value]
+        percentile(fig.completion.get(kind, []), 0.5)
+        for kind in ("invoices_first", "invoices_last", "next_to_second", "next_to_last")
     )
 
 
@@ -961,7 +968,7 @@ def main() -> None:
             print("  PostgreSQL: skipped (give --postgres URL or set TEST_DATABASE_URL)")
         requests_for = results[0].seeded if results else None
         if requests_for is None:  # no app target: the same requests, for no database
-            requests_for = Seeded(0.0, 0, args.users, CreditsEntry(text=None, tiers=[]), "", 1)
+            requests_for = Seeded(0, 0, args.users, CreditsEntry(text=None, tiers=[]), "", "", 1)
         bare = measure_bare(args, folder, requests_for)
     summaries = report(results, bare, args)
     print("SUMMARY " + "; ".join(summaries))

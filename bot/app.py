@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ def create_app(settings: Settings, deps: Deps) -> App:
         client=deps.slack,  # carries the bot token and SLACK_API_URL
         token_verification_enabled=False,
         process_before_response=False,
+        # Listeners run here after their ack; a Pay Now holds one while Stripe answers.
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.slack"),
     )
     app.middleware(_skip_repeated_events(deps))

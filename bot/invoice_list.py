@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.money import Money
@@ -119,7 +119,12 @@ def _summaries(session: Session, query: _SummaryRow) -> list[InvoiceSummary]:
 
 
 def _older_from(
-    session: Session, account_id: int, *, below: int | None, inclusive: bool, size: int
+    session: Session,
+    account_id: int,
+    *,
+    below: int | ScalarSelect[int] | None,
+    inclusive: bool,
+    size: int,
 ) -> tuple[list[InvoiceSummary], bool]:
     """Up to `size` invoices newest first, from `below` down; and whether older ones follow.
 
@@ -199,14 +204,18 @@ def page_number(
     """Page `number` (1 is the newest); page 1, saying so, when there is no such page."""
     if number <= 1:
         return first_page(session=session, account_id=account_id, size=size)
-    start = session.scalar(
+    # Where page `number` starts, found in the index and read in the same statement as the
+    # page itself (the database looks the start up once).
+    start = (
         select(Invoice.sequence)
         .where(Invoice.account_id == account_id)
         .order_by(Invoice.sequence.desc())
         .offset((number - 1) * size)
         .limit(1)
+        .scalar_subquery()
     )
-    if start is None:
+    rows, more = _older_from(session, account_id, below=start, inclusive=True, size=size)
+    if not rows:  # no invoice that far back: there is no such page
         first = first_page(session=session, account_id=account_id, size=size)
         return InvoicePage(
             number=first.number,
@@ -216,7 +225,6 @@ def page_number(
             missing_page=number,
             page_count=page_count(session=session, account_id=account_id, size=size),
         )
-    rows, more = _older_from(session, account_id, below=start, inclusive=True, size=size)
     return _page(number, rows, has_newer=True, has_older=more)
 
 

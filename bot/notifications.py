@@ -5,7 +5,7 @@ settings decide, per kind, whether it is sent and where (the finance channel, or
 kind is routed to); the whole feed can be paused; payment notifications can have an amount
 threshold. `route_for` answers "where does this go now?" inside the caller's transaction, so
 services that already hold one (payments, the password pages, the handlers) use it to address
-their own messages; `post` and `post_once` resolve, post and record in one go for the jobs.
+their own messages; `post_once` resolves, posts and records in one go for the jobs.
 
 Follow-ups about one invoice (created, reminded, paid) go into the thread of the first message
 about it in that channel: `invoice_threads` keeps that message's ts per (invoice, channel).
@@ -80,10 +80,8 @@ INVOICE_KINDS = frozenset(
 )
 
 # Field names of the settings forms; the modals' input blocks carry the same ids.
-KINDS_FIELD = "notify_money"
 THRESHOLD_FIELD = "payment_threshold"
 ROUTE_KIND_FIELD = "route_kind"
-ROUTE_CHANNEL_FIELD = "route_channel"
 LOW_BALANCE_FIELD = "low_balance"
 TOP_UP_BELOW_FIELD = "top_up_below"
 TOP_UP_CREDITS_FIELD = "top_up_credits"
@@ -210,26 +208,6 @@ class Notice:
 class Posted:
     channel_id: str
     ts: str
-
-
-def post(
-    slack: WebClient,
-    session_factory: sessionmaker[Session],
-    *,
-    account_id: int,
-    notice: Notice,
-    now: datetime,
-) -> Posted | None:
-    """Post `notice` where the account's settings send it; None when it is not sent."""
-    with transaction(session_factory) as session:
-        route = _route(session, account_id, notice)
-    if route is None:
-        return None
-    ts = send_to_channel(slack, route.channel_id, notice.message, thread_ts=route.thread_ts)
-    if ts is None:
-        return None
-    _remember_thread(session_factory, notice, route, ts, now)
-    return Posted(route.channel_id, ts)
 
 
 def post_once(

@@ -24,7 +24,7 @@ from bot.accounts import (
     update_contact_details,
 )
 from bot.countries import country_names
-from bot.dashboard import card_on_file, dashboard
+from bot.dashboard import dashboard
 from bot.deps import Deps
 from bot.errors import FieldError, PermissionDenied
 from bot.links import issue_link, password_window_open
@@ -162,15 +162,6 @@ def show_account(deps: Deps, req: Request) -> None:
             can_edit=can(visitor.role, Action.UPDATE_CONTACT_DETAILS),
         )
     req.reply(message, replace=in_place(req))
-
-
-def show_payment_details(deps: Deps, req: Request) -> None:
-    today = deps.clock().date()
-    with unit_of_work(deps, req.origin) as (_session, visitor):
-        account = visitor.require(Action.VIEW)
-        card = card_on_file(account)
-    valid = card is not None and not card.expired(today)
-    req.reply(account_ui.payment_details_message(card, valid=valid), replace=in_place(req))
 
 
 # -- Contact details and the password --------------------------------------------------------------

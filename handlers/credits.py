@@ -151,9 +151,9 @@ def pay_for_credits(
     pressed: list[tuple[PayNow, int]] = []
 
     def work() -> dict[str, Any]:
-        confirmed = PurchaseConfirmed.parse(view)
         with unit_of_work(deps, origin) as (session, visitor):
             account = visitor.require(Action.BUY_CREDITS)
+            confirmed = PurchaseConfirmed.parse(view)
             press = pay_now_pressed(
                 deps,
                 session,

@@ -48,14 +48,15 @@ from handlers._support import (
     unit_of_work,
     who,
 )
-from store.enums import EventSource
+from store.enums import EventSource, PaymentStatus
 from store.models import Account
 
 log = logging.getLogger(__name__)
 
 # Slack shows the ack's "Working…" view once it has the HTTP answer, which can be a moment after
-# the payment is through: until then that view is "not found", so it is looked for again.
-_FIND_ATTEMPTS = 30
+# the payment is through: until then that view is "not found", so it is looked for again, for
+# a second and a half at most (the listener's thread is held meanwhile).
+_FIND_ATTEMPTS = 15
 _FIND_PAUSE_SECONDS = 0.1
 
 
@@ -218,8 +219,12 @@ def settle_after_ack(
     title: str,
     pay: Callable[[Payments], PaymentOutcome],
 ) -> None:
-    """Take the payment, then say how it went: in the modal, privately to the person (once per
-    submission, or whenever this call settled it), and to the finance channel when settled."""
+    """Take the payment, then say how it went: in the modal, privately to the person, and to the
+    finance channel when this call settled it.
+
+    Whoever settles a payment tells the person (this call, a twin submission, or the webhook);
+    a submission that finds it settled already says nothing more, and the first submission
+    says where a payment still going stands ("being processed", "try again in a minute")."""
     try:
         outcome = pay(card_payments(deps))
     except UserFacingError as exc:
@@ -229,11 +234,17 @@ def settle_after_ack(
         )
         show_in_modal(client, press.external_id, problem)
         return
-    if press.first or outcome.settled_now:
+    if outcome.settled_now or (press.first and not settled(outcome)):
         tell(client, press.user_id, press.channel_id, payments_ui.payment_message(outcome))
     notify_payment(client, outcome, tell_person=False)
     result = payments_ui.payment_result_modal(outcome, title=title, external_id=press.external_id)
     show_in_modal(client, press.external_id, result)
+
+
+def settled(outcome: PaymentOutcome) -> bool:
+    """Paid, or failed for good: whoever settled it has said so."""
+    final = outcome.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
+    return final and not outcome.retry_later
 
 
 def show_in_modal(client: WebClient, external_id: str, view: dict[str, Any]) -> None:

@@ -358,9 +358,7 @@ def test_concurrent_pay_now_submissions_of_one_modal_charge_once(
         with SlackRequestSender(
             f"{app.url}/slack/events", SIGNING_SECRET, team_id=TEAM_ID, fake=app.slack
         ) as sender:
-            response = sender.view_submission(
-                ADMIN, modal, values, apply_response=False, retry_num=retry
-            )
+            response = sender.view_submission(ADMIN, modal, values, retry_num=retry)
             answers.append(response.status_code)
 
     threads = [threading.Thread(target=submit, args=(n or None,)) for n in range(6)]
