@@ -276,7 +276,8 @@ def test_two_workers_on_one_database_run_each_job_once_per_slot_for_a_week(
         unfinished = connection.scalar(
             select(func.count()).select_from(JobLease).where(JobLease.finished_at.is_(None))
         )
-    assert sorted(count for _holder, count in leases) == sorted(ran)
+    # A worker that won no slot (possible on a busy machine) holds no lease.
+    assert sorted(count for _holder, count in leases) == sorted(count for count in ran if count)
     assert unfinished == 0
     # What the finance channel and the admin received over the week, each exactly once.
     texts = [c.params["text"] for c in fake_slack.calls("chat.postMessage")]

@@ -313,7 +313,9 @@ def test_five_wrong_passwords_lock_the_password(
     assert not _window_open(server, account_id, ADMIN)
     with transaction(server.deps.session_factory) as session:
         rejected = session.scalars(
-            select(AuditEntry.detail).where(AuditEntry.action == "password.rejected")
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "password.rejected")
+            .order_by(AuditEntry.id)
         ).all()
     assert [detail["result"] for detail in rejected] == ["wrong"] * 4 + ["locked"] * 2
 
