@@ -8,7 +8,7 @@ It prints invoices per second and the SQL statements per invoice.
 
 localstripe serialises every PaymentIntent with a scan of everything it stores, so one instance
 slows down as the charges pile up (at 10,000 it would measure localstripe, not autopay). The
-accounts are therefore spread over `--shards` localstripe processes (4 by default; 1 shows the
+accounts are therefore spread over `--shards` localstripe processes (10 by default; 1 shows the
 single-instance behaviour), each account's customer on one of them, and the gateway sends each
 charge to its customer's instance.
 
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--accounts", type=int, default=2_000)
-    parser.add_argument("--shards", type=int, default=4, help="localstripe processes")
+    parser.add_argument("--shards", type=int, default=10, help="localstripe processes")
     parser.add_argument("--database", default=None, help="a database URL (default: temp SQLite)")
     args = parser.parse_args(argv)
     first = max(1, args.invoices // 10)

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import pricing
+from bot import notifications, pricing
 from bot.deps import Deps
 from bot.errors import FieldError, UserFacingError
 from bot.invoices import create_invoice
@@ -148,6 +148,7 @@ def create_service_invoice(
     origin = who(body)
     view_id = str(view.get("id", ""))
     told: list[dict[str, Any]] = []
+    created_ids: list[int] = []
 
     def work() -> dict[str, Any]:
         order = ServiceOrder.from_metadata(str(view.get("private_metadata") or ""))
@@ -177,6 +178,7 @@ def create_service_invoice(
                 session=session, source=EventSource.SLACK, key=f"services:{view_id}", now=now
             ):
                 told.append(invoices_ui.invoice_created_message(invoice))
+                created_ids.append(invoice.id)
             created = invoices_ui.invoice_created_view(
                 invoice,
                 channel_id=started_in(view),
@@ -187,3 +189,5 @@ def create_service_invoice(
     answer_submission(ack, work)
     for message in told:
         client.chat_postMessage(channel=origin.user_id, **message)
+    for invoice_id in created_ids:  # the finance channel's "invoice created", once
+        notifications.announce_invoice_created(deps, invoice_id=invoice_id, actor=origin.user_id)

@@ -36,7 +36,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("pay", "pay unpaid invoices"),
     ("users", "who can use the portal, and their roles"),
     ("vat", "country and VAT reference"),
-    ("finance #channel", "the channel that receives billing notifications"),
+    ("finance [#channel | pause | resume | test]", "billing notifications for finance"),
     ("help", "this list"),
 )
 
