@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import credits
+from bot import credits, usage
 from bot.deps import Deps
 from bot.errors import FieldError, UserFacingError
 from bot.payments import PaymentOutcome, Payments
@@ -40,9 +40,10 @@ def show_credits(deps: Deps, req: Request) -> None:
     with unit_of_work(deps, req.origin) as (session, visitor):
         account = visitor.require(Action.VIEW)
         summary = credits.credits_summary(session=session, account_id=account.id)
+        used = usage.recent_usage(session=session, account_id=account.id)
         can_buy = can(visitor.role, Action.BUY_CREDITS)
     tz = ZoneInfo(deps.settings.APP_TIMEZONE)
-    req.reply(credits_ui.credits_message(summary, can_buy=can_buy, tz=tz))
+    req.reply(credits_ui.credits_message(summary, used, can_buy=can_buy, tz=tz))
 
 
 def open_purchase(deps: Deps, req: Request) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.credits import CreditsEntry, CreditsSummary
 from bot.quotes import PriceTier, Quote
+from bot.ui import finance as finance_ui
 from bot.ui.common import (
     Block,
     Message,
@@ -31,6 +32,7 @@ from bot.ui.invoices import (
     treatment_note,
     vat_label,
 )
+from bot.usage import UsageEntry
 
 NO_PURCHASES = "You haven't purchased any credits yet."
 ENTER_A_NUMBER = "Enter a number of credits to see the price."
@@ -41,7 +43,9 @@ PAY_NOW_NOTE = (
 )
 
 
-def credits_message(summary: CreditsSummary, *, can_buy: bool, tz: ZoneInfo) -> Message:
+def credits_message(
+    summary: CreditsSummary, used: Sequence[UsageEntry] = (), *, can_buy: bool, tz: ZoneInfo
+) -> Message:
     """The Credits area: balance, then each purchase with its date, credits and invoice, and
     a button that posts that invoice's PDF."""
     balance = f"{summary.balance:,} credit{'' if summary.balance == 1 else 's'}"
@@ -59,6 +63,7 @@ def credits_message(summary: CreditsSummary, *, can_buy: bool, tz: ZoneInfo) -> 
             blocks.append(context(f"And {summary.earlier_purchases:,} earlier purchases."))
     else:
         blocks.append(text_section(NO_PURCHASES))
+    blocks.extend(finance_ui.usage_blocks(used, tz=tz))
     if can_buy:
         blocks.append(
             actions(button("Purchase credits", Act.MENU_BUY_CREDITS, style="primary")),

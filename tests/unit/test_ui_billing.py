@@ -172,6 +172,10 @@ def test_credits_message_golden() -> None:
                 "elements": [{"type": "mrkdwn", "text": "And 3 earlier purchases."}],
             },
             {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*Usage*\nNo usage reported yet."},
+            },
+            {
                 "type": "actions",
                 "elements": [
                     {
