@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import invoice_files, invoice_list
+from bot import autopay, invoice_files, invoice_list
 from bot.dashboard import card_on_file
 from bot.deps import Deps
 from bot.errors import FieldError, NotFound
@@ -134,7 +135,11 @@ def view_invoice(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
         account = visitor.require(Action.VIEW)
         invoice = get_invoice(session=session, account_id=account.id, invoice_id=invoice_id)
         view = invoices_ui.invoice_detail_view(
-            invoice, today=deps.clock().date(), channel_id=conversation_of(body)
+            invoice,
+            today=deps.clock().date(),
+            channel_id=conversation_of(body),
+            history=autopay.invoice_history(session=session, invoice=invoice),
+            tz=ZoneInfo(deps.settings.APP_TIMEZONE),
         )
     # From a modal ("View invoice" after creating one) the detail goes on top of it.
     from_modal = (body.get("view") or {}).get("type") == "modal"

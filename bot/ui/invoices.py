@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.invoice_list import InvoicePage, InvoiceSummary
+from bot.invoices import LONDON
 from bot.money import Money
 from bot.pdf import Due, InvoiceDocument, Paid, PaymentState, StatementDocument
+from bot.ui import finance as finance_ui
 from bot.ui.common import (
     Block,
     Message,
@@ -32,6 +36,9 @@ from bot.ui.ids import PORTAL_COMMAND, Act, Blk, Cb
 from bot.vat import TREATMENT_WORDING
 from store.enums import InvoiceStatus, LineUnit, VatTreatment
 from store.models import Invoice
+
+if TYPE_CHECKING:  # bot.autopay imports these builders through the payment notices
+    from bot.autopay import HistoryEntry
 
 NO_INVOICES = "You have no invoices yet."
 NO_UNPAID = "You have no unpaid invoices."
@@ -229,7 +236,12 @@ def _line(invoice: Invoice, position: int) -> Block:
 
 
 def invoice_detail_view(
-    invoice: Invoice, *, today: date, channel_id: str | None = None
+    invoice: Invoice,
+    *,
+    today: date,
+    channel_id: str | None = None,
+    history: Sequence[HistoryEntry] = (),
+    tz: ZoneInfo = LONDON,
 ) -> dict[str, Any]:
     """What a VAT invoice says, as a modal: dates, status, lines, VAT and totals, and
     "Download PDF", which posts the PDF into `channel_id` (the conversation it was opened
@@ -261,6 +273,7 @@ def invoice_detail_view(
         )
     )
     blocks.append(context(treatment_note(invoice.vat_treatment, invoice.customer_vat_reference)))
+    blocks.extend(finance_ui.history_blocks(history, tz=tz))  # each payment attempt, autopay's too
     blocks.append(actions(download_button(invoice.id)))
     return modal(
         Cb.INVOICE_DETAIL,
