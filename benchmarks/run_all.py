@@ -7,14 +7,18 @@ benchmarks (the bare app of slack_load.py, this runner) are skipped. PostgreSQL 
 by the benchmarks that support it when `TEST_DATABASE_URL` is set, and skipped otherwise.
 
 Run: `.venv/bin/python benchmarks/run_all.py [name ...]` (names without `.py` pick some).
-Exits non-zero when a benchmark failed.
+A benchmark still running after `BENCH_TIMEOUT` seconds (default 1800) is stopped and counts as
+failed. Exits non-zero when a benchmark failed.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ ROOT = HERE.parent
 NOT_BENCHMARKS = {"run_all.py", "bare_app.py"}
 SUMMARY = "SUMMARY "
 WIDTH = 100
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "1800"))
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Outcome:
     seconds: float
     returncode: int
     summary: str | None
+    timed_out: bool = False
 
 
 def benchmarks(chosen: list[str]) -> list[Path]:
@@ -53,13 +59,21 @@ def run(script: Path) -> Outcome:
         stderr=subprocess.STDOUT,
         text=True,
         bufsize=1,
+        start_new_session=True,  # its own process group: the servers it starts go with it
     ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            print(line, end="", flush=True)
-            if line.startswith(SUMMARY):
-                summary = line.removeprefix(SUMMARY).strip()
-    return Outcome(script.name, time.monotonic() - started, process.returncode, summary)
+        watchdog = threading.Timer(TIMEOUT, os.killpg, (process.pid, signal.SIGKILL))
+        watchdog.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                print(line, end="", flush=True)
+                if line.startswith(SUMMARY):
+                    summary = line.removeprefix(SUMMARY).strip()
+        finally:
+            watchdog.cancel()
+    seconds = time.monotonic() - started
+    timed_out = process.returncode != 0 and seconds >= TIMEOUT
+    return Outcome(script.name, seconds, process.returncode, summary, timed_out)
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -71,6 +85,8 @@ def table(outcomes: list[Outcome]) -> str:
     ]
     for outcome in outcomes:
         summary = outcome.summary or "(no SUMMARY line)"
+        if outcome.timed_out:
+            summary = f"stopped after {TIMEOUT:.0f} s; " + summary
         wrapped = textwrap.wrap(summary, text_width) or [""]
         lines.append(
             f"{outcome.name:<{name_width}}  {outcome.seconds:>5.0f}s  {outcome.returncode:>4}  "
