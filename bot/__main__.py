@@ -12,6 +12,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import create_app
 from bot.deps import Deps, build_deps
+from bot.installations import new_token_key
 from bot.logs import configure_logging
 from bot.scheduler import JOBS_BY_ID, JobRunner, Worker
 from bot.server import BackgroundServer, serve_with_gunicorn
@@ -119,9 +120,15 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(Mode.MIGRATE)
     if settings.SLACK_APP_TOKEN is not None:
         return _socket(args)
-    if settings.SLACK_BOT_TOKEN is not None:
+    if settings.SLACK_BOT_TOKEN is not None or settings.distributed:
         return _serve(args)
     return _sandbox(args)
+
+
+def _token_key(_args: argparse.Namespace) -> int:
+    """A new key for SLACK_TOKEN_KEY, printed once; nothing is stored."""
+    print(new_token_key())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     migrate = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest migration")
     migrate.set_defaults(func=_migrate)
+    token_key = commands.add_parser(
+        "token-key", help="print a new SLACK_TOKEN_KEY (seals Slack tokens of OAuth installs)"
+    )
+    token_key.set_defaults(func=_token_key)
     for name, func, text in (
         (
             "run",

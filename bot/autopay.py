@@ -273,7 +273,7 @@ def _record(deps: Deps, invoice_id: int, attempt: int, outcome: PaymentOutcome) 
         )
         due_date, account_id = invoice.due_date, invoice.account_id
     if status is AutopayStatus.SUCCEEDED:
-        notify_payment(deps.slack, outcome, tell_person=False)  # "Payment received ... by autopay"
+        notify_payment(deps.slack_for_account(outcome.account_id), outcome, tell_person=False)  # "Payment received ... by autopay"
     elif status is AutopayStatus.FAILED:
         reason = outcome.reason or "The card was declined."
         following = next_try(due_date, attempt)
@@ -318,7 +318,7 @@ def _tell_failed(
             invoice, attempt=attempt, reason=reason, next_try=following
         )
     notifications.post_once(
-        deps.slack,
+        deps.slack_for_account(account_id),
         deps.session_factory,
         account_id=account_id,
         key=f"autopay-failed:{invoice_id}:{attempt}",
@@ -336,7 +336,7 @@ def escalate(deps: Deps, *, invoice_id: int, account_id: int, attempts: int, rea
         message = finance_ui.autopay_attention_notice(invoice, attempts=attempts, reason=reason)
     now = deps.clock()
     notifications.post_once(
-        deps.slack,
+        deps.slack_for_account(account_id),
         deps.session_factory,
         account_id=account_id,
         key=f"autopay-attention:{invoice_id}",
@@ -346,7 +346,7 @@ def escalate(deps: Deps, *, invoice_id: int, account_id: int, attempts: int, rea
         now=now,
     )
     notifications.tell_admins_once(
-        deps.slack,
+        deps.slack_for_account(account_id),
         deps.session_factory,
         account_id=account_id,
         key=f"autopay-attention-admins:{invoice_id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,12 +12,20 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
-from sqlalchemy import Engine
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway import StripeGateway, is_stripe_itself, make_stripe_client
+from bot.installations import Installations, TokenSeal
 from bot.settings import Settings
-from store.db import make_engine, make_session_factory
+from store.db import make_engine, make_session_factory, transaction
+from store.models import Account, Workspace
+
+log = logging.getLogger(__name__)
+
+# A rotating bot token is refreshed when it has less than this long to live.
+TOKEN_REFRESH_MINUTES = 120
 
 
 def utc_now() -> datetime:
@@ -31,11 +40,58 @@ class Deps:
     slack: WebClient
     clock: Callable[[], datetime]
     gateway: StripeGateway | None = None  # None without STRIPE_API_KEY (Slack-only tests)
+    # A distributed app's installations (None with one workspace and SLACK_BOT_TOKEN).
+    installations: Installations | None = None
+
+    def slack_for(self, team_id: str) -> WebClient:
+        """The Web API client of workspace `team_id`, for work outside a Slack request.
+
+        A Slack request brings its own client (Bolt's `client`, with the token of the
+        workspace it came from); jobs, pages and webhooks use this. With one workspace it is
+        `slack`; a distributed app uses the workspace's installed bot token, refreshed first
+        when it rotates and is about to expire. A workspace that uninstalled the app gets a
+        client without a token: Slack answers `not_authed` and the caller's usual handling of a
+        failed Slack call applies.
+        """
+        if self.installations is None:
+            return self.slack
+        bot = self.installations.find_bot_for_team(team_id)
+        if bot is None:
+            log.warning("Workspace %s has no installation: nothing is sent to it.", team_id)
+            return make_slack_client(self.settings, token=None)
+        if bot.bot_refresh_token and bot.bot_token_expires_at is not None:
+            refreshed = self._token_rotator().perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=TOKEN_REFRESH_MINUTES
+            )
+            if refreshed is not None:
+                self.installations.save_bot(refreshed)
+                bot = refreshed
+        return make_slack_client(self.settings, token=bot.bot_token)
+
+    def slack_for_account(self, account_id: int) -> WebClient:
+        """The Web API client of the workspace account `account_id` belongs to."""
+        if self.installations is None:
+            return self.slack
+        with transaction(self.session_factory, read_only=True) as session:
+            team_id = session.scalar(
+                select(Workspace.team_id)
+                .join(Account, Account.workspace_id == Workspace.id)
+                .where(Account.id == account_id)
+            )
+        return self.slack_for(team_id or "")
+
+    def _token_rotator(self) -> TokenRotator:
+        secret = self.settings.SLACK_CLIENT_SECRET
+        return TokenRotator(
+            client_id=self.settings.SLACK_CLIENT_ID or "",
+            client_secret=secret.get_secret_value() if secret else "",
+            client=make_slack_client(self.settings, token=None),
+        )
 
 
 def make_slack_client(settings: Settings, token: str | None = None) -> WebClient:
     """A Web API client on `SLACK_API_URL`, retrying rate limits and dropped connections."""
-    if token is None and settings.SLACK_BOT_TOKEN is not None:
+    if token is None and settings.SLACK_BOT_TOKEN is not None and not settings.distributed:
         token = settings.SLACK_BOT_TOKEN.get_secret_value()
     return WebClient(
         token=token,
@@ -62,6 +118,16 @@ def build_deps(
         slack=make_slack_client(settings),
         clock=clock,
         gateway=_gateway(settings) if settings.STRIPE_API_KEY is not None else None,
+        installations=make_installations(settings, engine) if settings.distributed else None,
+    )
+
+
+def make_installations(settings: Settings, engine: Engine) -> Installations:
+    key = settings.SLACK_TOKEN_KEY
+    return Installations(
+        client_id=settings.SLACK_CLIENT_ID or "",
+        engine=engine,
+        seal=TokenSeal(key.get_secret_value() if key else ""),
     )
 
 

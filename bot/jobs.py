@@ -35,7 +35,7 @@ def reconcile_payments(deps: Deps) -> str:
         return "no Stripe key: nothing to reconcile"
     report = Payments.from_deps(deps).reconcile()
     for outcome in report.settled:
-        notify_payment(deps.slack, outcome)
+        notify_payment(deps.slack_for_account(outcome.account_id), outcome)
     stopped = "; Stripe unreachable, stopped early" if report.stripe_unreachable else ""
     return f"{report.checked} checked, {len(report.settled)} settled{stopped}"
 
@@ -74,7 +74,7 @@ def send_reminders(deps: Deps) -> str:
         invoices = overdue[account_id]
         for invoice in invoices:
             notifications.post_once(
-                deps.slack,
+                deps.slack_for_account(account_id),
                 deps.session_factory,
                 account_id=account_id,
                 key=f"overdue:{invoice.id}:{today.isoformat()}",
@@ -86,7 +86,7 @@ def send_reminders(deps: Deps) -> str:
                 now=now,
             )
         notifications.tell_admins_once(
-            deps.slack,
+            deps.slack_for_account(account_id),
             deps.session_factory,
             account_id=account_id,
             key=f"overdue-admins:{today.isoformat()}",
@@ -105,7 +105,7 @@ def send_reminders(deps: Deps) -> str:
             card.card, expires_on=card.expires_on, today=today
         )
         notifications.post_once(
-            deps.slack,
+            deps.slack_for_account(account_id),
             deps.session_factory,
             account_id=account_id,
             key=key,
@@ -113,7 +113,7 @@ def send_reminders(deps: Deps) -> str:
             now=now,
         )
         notifications.tell_admins_once(
-            deps.slack,
+            deps.slack_for_account(account_id),
             deps.session_factory,
             account_id=account_id,
             key=f"{key}:admins",
@@ -159,7 +159,7 @@ def _digest(deps: Deps, *, weekly: bool) -> str:
         if report.quiet:
             return
         posted = notifications.post_once(
-            deps.slack,
+            deps.slack_for_account(account_id),
             deps.session_factory,
             account_id=account_id,
             key=f"digest:{period}",

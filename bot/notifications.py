@@ -382,7 +382,7 @@ def announce_invoice_created(deps: Deps, *, invoice_id: int, actor: str) -> Post
         message = ui.invoice_created_notice(invoice, by=actor_words(actor))
         account_id = invoice.account_id
     return post_once(
-        deps.slack,
+        deps.slack_for_account(account_id),
         deps.session_factory,
         account_id=account_id,
         key=f"invoice-created:{invoice_id}",

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from bot import audit, links, notifications, passwords
+from bot import audit, links, notifications, passwords, rate_limit
 from bot.deps import Deps
 from bot.errors import FieldError, PermissionDenied, UserFacingError
 from bot.roles import Action
@@ -226,7 +226,7 @@ class SecurePages:
             )
         except PermissionDenied as exc:
             return self.problem(exc.message, title="Not allowed", status=403)
-        self._send(page.slack)
+        self._send(link.account_id, page.slack)
         return self.render(page)
 
     def render(self, page: _Page) -> Response:
@@ -270,9 +270,11 @@ class SecurePages:
             return False
         return hmac.compare_digest(cookie.encode("utf-8"), sent.encode("utf-8"))
 
-    def _send(self, messages: list[_SlackMessage]) -> None:
+    def _send(self, account_id: int, messages: list[_SlackMessage]) -> None:
         """Tell Slack; a failure is logged (method and Slack's error code only) and ignored."""
-        slack = self.deps.slack
+        if not messages:
+            return
+        slack = self.deps.slack_for_account(account_id)
         for item in messages:
             if item.ephemeral_for is not None:
                 ephemeral = partial(
@@ -514,9 +516,12 @@ def _client_ip() -> str | None:
 # ----------------------------------------------------------------------------------------------
 
 
-def blueprint(settings: Settings, deps: Deps) -> Blueprint:
-    """The secure pages under `/secure/`, with their headers, CSRF and error pages."""
+def blueprint(
+    settings: Settings, deps: Deps, *, limiter: rate_limit.SecurePostLimiter | None = None
+) -> Blueprint:
+    """The secure pages under `/secure/`, with their headers, CSRF, rate limits and errors."""
     pages = SecurePages(settings, deps)
+    limiter = limiter or rate_limit.SecurePostLimiter.from_settings(settings)
     headers = security_headers(settings)
     bp = Blueprint(
         "secure_pages",
@@ -530,6 +535,15 @@ def blueprint(settings: Settings, deps: Deps) -> Blueprint:
     def _limit_request_size() -> None:
         request.max_content_length = MAX_BODY_BYTES
         request.max_form_parts = 20
+
+    @bp.before_request
+    def _rate_limit() -> Response | None:
+        wait = rate_limit.too_soon(limiter)
+        if wait is None:
+            return None
+        response = pages.problem(wait.message, title="Too many attempts", status=429)
+        response.headers["Retry-After"] = str(wait.seconds)
+        return response
 
     @bp.after_request
     def _secure_headers(response: Response) -> Response:

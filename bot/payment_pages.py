@@ -28,7 +28,7 @@ from typing import Any
 from flask import Blueprint, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from bot import links
+from bot import links, rate_limit
 from bot.deps import Deps
 from bot.errors import PermissionDenied, UserFacingError
 from bot.gateway import StripeUnavailable
@@ -258,7 +258,7 @@ class PaymentPages:
                 # hears from whichever request (or webhook) changed the card on file.
                 used = self._use(visit)
                 send(
-                    self.deps.slack,
+                    self.deps.slack_for_account(visit.account_id),
                     card_deliveries(
                         result,
                         user_id=visit.user_id if used else None,
@@ -317,7 +317,7 @@ class PaymentPages:
             raise self._unavailable(visit) from exc
         outcome = page.outcome
         if outcome.settled_now:
-            send(self.deps.slack, payment_deliveries(outcome))
+            send(self.deps.slack_for_account(outcome.account_id), payment_deliveries(outcome))
         if outcome.status is PaymentStatus.SUCCEEDED:
             self._use(visit)
             details = [f"{outcome.amount} paid for {', '.join(outcome.invoice_numbers)}."]
@@ -368,15 +368,27 @@ class PaymentPages:
         )
 
 
-def blueprint(settings: Settings, deps: Deps) -> Blueprint:
-    """The card and payment pages under `/secure/`, with their headers, CSRF and errors."""
+def blueprint(
+    settings: Settings, deps: Deps, *, limiter: rate_limit.SecurePostLimiter | None = None
+) -> Blueprint:
+    """The card and payment pages under `/secure/`, with headers, CSRF, rate limits, errors."""
     pages = PaymentPages(settings, deps)
+    limiter = limiter or rate_limit.SecurePostLimiter.from_settings(settings)
     bp = Blueprint("payment_pages", __name__, url_prefix="/secure", template_folder="templates")
 
     @bp.before_request
     def _limit_request_size() -> None:
         request.max_content_length = MAX_BODY_BYTES
         request.max_form_parts = 10
+
+    @bp.before_request
+    def _rate_limit() -> Response | None:
+        wait = rate_limit.too_soon(limiter)
+        if wait is None:
+            return None
+        response = pages.problem(wait.message, title="Too many attempts", status=429)
+        response.headers["Retry-After"] = str(wait.seconds)
+        return response
 
     @bp.route(f"/{links.purpose_slug(LinkPurpose.ADD_CARD)}/<token>", methods=["GET", "POST"])
     def card(token: str) -> Response:

@@ -35,7 +35,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import audit, credits, invoices, links, notifications, pricing
+from bot import audit, credits, invoices, links, metrics, notifications, pricing
 from bot.dashboard import CardOnFile, card_on_file
 from bot.deps import Deps
 from bot.errors import FieldError, InvalidTransition, NotFound, UserFacingError
@@ -154,6 +154,7 @@ def transition_payment(payment: Payment, to: PaymentStatus) -> None:
     """Move `payment` to `to`, or raise `InvalidTransition` saying why not."""
     if to in PAYMENT_TRANSITIONS[payment.status]:
         payment.status = to
+        metrics.payment_moved(payment)  # counted by outcome if the move commits
         return
     raise InvalidTransition(
         f"Payment {payment.id} is {payment.status.value} and cannot become {to.value}."

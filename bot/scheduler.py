@@ -21,10 +21,12 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -33,14 +35,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from prometheus_client import start_wsgi_server
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import jobs
+from bot import jobs, metrics
 from bot.deps import Deps
+from bot.metrics import Metrics
 from store.db import transaction
 from store.models import JobLease, apscheduler_jobs
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 log = logging.getLogger(__name__)
 
@@ -266,11 +273,14 @@ class JobRunner:
             factory, job_id=job_id, slot=slot, holder=self.holder, now=now, ttl=spec.lease
         ):
             log.info("job %s (%s): another worker has it, or it ran; skipped", job_id, slot)
+            metrics.job_ran(self.deps.engine, job_id, "skipped")
             return RunResult(job_id, slot, ran=False, outcome="skipped: lease held")
+        started = time.perf_counter()
         try:
             outcome = spec.run(self.deps)
         except Exception as exc:  # the scheduler's thread must live on; the lease says it failed
             log.exception("job %s (%s) failed", job_id, slot)
+            metrics.job_ran(self.deps.engine, job_id, "failed", time.perf_counter() - started)
             release_lease(
                 factory, job_id=job_id, slot=slot, holder=self.holder, now=self.deps.clock()
             )
@@ -284,6 +294,7 @@ class JobRunner:
             outcome=outcome,
         )
         log.info("job %s (%s): %s", job_id, slot, outcome)
+        metrics.job_ran(self.deps.engine, job_id, "succeeded", time.perf_counter() - started)
         return RunResult(job_id, slot, ran=True, outcome=outcome)
 
 
@@ -337,6 +348,9 @@ class Worker:
     deps: Deps
     runner: JobRunner
     scheduler: BaseScheduler
+    # Job runs and the payments jobs settle, served on WORKER_METRICS_PORT (bot/metrics.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    _metrics_server: WSGIServer | None = None
 
     @classmethod
     def create(cls, deps: Deps, *, blocking: bool = True) -> Worker:
@@ -347,6 +361,12 @@ class Worker:
         global _current_runner  # noqa: PLW0603 - see the note above `run_scheduled_job`
         with _runner_lock:
             _current_runner = self.runner
+        self.metrics.attach(self.deps.engine)
+        port = self.deps.settings.WORKER_METRICS_PORT
+        if port is not None and self._metrics_server is None:
+            host = self.deps.settings.HOST
+            self._metrics_server, _ = start_wsgi_server(port, host, self.metrics.registry)
+            log.info("worker metrics on http://%s:%s/metrics", host, port)
         log.info("worker %s: %s", self.runner.holder, ", ".join(f"{spec.id}" for spec in JOBS))
         self.scheduler.start()
 
@@ -354,6 +374,10 @@ class Worker:
         global _current_runner  # noqa: PLW0603 - see the note above `run_scheduled_job`
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self._metrics_server = None
         with _runner_lock:
             if _current_runner is self.runner:
                 _current_runner = None

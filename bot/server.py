@@ -11,6 +11,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.app import create_app
 from bot.deps import Deps
+from bot.metrics import prepare_multiprocess_dir
 from bot.settings import Settings
 from bot.web import create_web_app
 
@@ -47,7 +48,12 @@ def serve_with_gunicorn(
     threads: int = 8,
     access_log: str | None = None,
 ) -> None:
-    """Serve on HOST:PORT with gunicorn's threaded workers (Bolt acks, then works in threads)."""
+    """Serve on HOST:PORT with gunicorn's threaded workers (Bolt acks, then works in threads).
+
+    Each worker process counts its own metrics; `/metrics` covers them all only in
+    prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, see bot/metrics.py).
+    """
+    prepare_multiprocess_dir(workers)
     run_gunicorn(
         build_web(settings, deps),
         bind=f"{settings.HOST}:{settings.PORT}",

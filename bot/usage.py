@@ -322,7 +322,7 @@ def follow_up(deps: Deps, crossing: Crossing, *, reference: str, account_id: int
     else:
         message = finance_ui.overdrawn_notice(crossing.balance_after, reference=reference)
     notifications.post_once(
-        deps.slack,
+        deps.slack_for_account(account_id),
         deps.session_factory,
         account_id=account_id,
         key=f"{crossing.alert.value}:{crossing.id}",
@@ -370,7 +370,7 @@ def top_up(deps: Deps, *, crossing_id: int) -> PaymentStatus | None:
         crossing.handled_at = deps.clock()
         crossing.invoice_id = outcome.invoice_ids[0] if outcome.invoice_ids else None
         crossing.note = f"payment {outcome.payment_id}: {outcome.status.value}"
-    notify_payment(deps.slack, outcome, tell_person=False)  # its finance notice, if any
+    notify_payment(deps.slack_for_account(outcome.account_id), outcome, tell_person=False)  # its finance notice, if any
     if outcome.status is PaymentStatus.REQUIRES_ACTION:
         _tell_top_up_problem(
             deps,
@@ -395,7 +395,7 @@ def _tell_top_up_problem(
     deps: Deps, account_id: int, crossing_id: int, quantity: int, problem: str
 ) -> None:
     notifications.post_once(
-        deps.slack,
+        deps.slack_for_account(account_id),
         deps.session_factory,
         account_id=account_id,
         key=f"top-up-problem:{crossing_id}",

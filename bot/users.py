@@ -69,12 +69,16 @@ def add_user(
     role: Role,
     added_by: str,
     now: datetime,
+    name: str | None = None,
 ) -> AccountUser:
+    """`name` (the person's name in Slack) words the error: it shows in a modal, where Slack
+    renders no mentions."""
     _lock_account(session, account.id)
     existing = role_of(session=session, account_id=account.id, slack_user_id=slack_user_id)
     if existing is not None:
         raise FieldError(
-            USER_FIELD, f"<@{slack_user_id}> is already a user of this account ({existing.value})."
+            USER_FIELD,
+            f"{name or 'That person'} is already a user of this account ({existing.value}).",
         )
     member = AccountUser(
         account_id=account.id,

@@ -9,9 +9,12 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import metrics, rate_limit
 from bot.deps import Deps
 from bot.settings import Settings
+from store.db import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,9 @@ log = logging.getLogger(__name__)
 def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
     web = Flask("bot", template_folder="templates", static_folder=None)
     web.config.update(MAX_CONTENT_LENGTH=1024 * 1024)
+    if settings.TRUSTED_PROXY_HOPS:  # only then is X-Forwarded-For the client's address
+        web.wsgi_app = ProxyFix(web.wsgi_app, x_for=settings.TRUSTED_PROXY_HOPS)  # type: ignore[method-assign]
+    metrics.instrument(web, settings, deps.engine)  # GET /metrics, and every request timed
     slack = SlackRequestHandler(bolt_app)
 
     @web.post("/slack/events")
@@ -34,6 +40,40 @@ def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
             return "Bad request", 400
         return response
 
+    if deps.installations is not None:  # distributed: "Add to Slack" and its redirect
+        from bot.app import INSTALL_PATH, REDIRECT_PATH  # noqa: PLC0415 - bot.app imports handlers
+
+        @web.get(INSTALL_PATH)
+        def slack_install() -> Response:
+            response: Response = slack.handle(request)
+            return response
+
+        @web.get(REDIRECT_PATH)
+        def slack_oauth_redirect() -> Response:
+            response: Response = slack.handle(request)
+            return response
+
+    @web.errorhandler(SQLAlchemyError)
+    def database_error(error: SQLAlchemyError) -> tuple[Response, int]:
+        """The database is down: 503 and "try again", so Stripe delivers its webhook again later
+        (an event is recorded only with the change it makes). Routes of a blueprint with its own
+        error handler (the secure pages) answer through theirs instead."""
+        if not unreachable(error):
+            raise error  # a bug: Flask's own 500, logged with its traceback
+        cause = getattr(error, "orig", None) or error
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.path, type(cause).__name__
+        )
+        if request.path == webhooks.WEBHOOK_PATH:
+            response = jsonify(error="The database is unavailable; deliver again later.")
+        else:
+            response = Response(
+                "We can't reach our records right now. Please try again in a minute.",
+                mimetype="text/plain",
+            )
+        response.headers["Retry-After"] = "60"
+        return response, 503
+
     @web.get("/healthz")
     def healthz() -> tuple[Response, int]:
         try:
@@ -45,11 +85,14 @@ def create_web_app(settings: Settings, deps: Deps, bolt_app: App) -> Flask:
 
     from bot import pages  # noqa: PLC0415 - the pages import Flask blueprints lazily
 
-    web.register_blueprint(pages.blueprint(settings, deps))
+    limiter = rate_limit.SecurePostLimiter.from_settings(
+        settings
+    )  # one count for every secure page
+    web.register_blueprint(pages.blueprint(settings, deps, limiter=limiter))
 
     from bot import payment_pages, webhooks  # noqa: PLC0415 - as above
 
-    web.register_blueprint(payment_pages.blueprint(settings, deps))
+    web.register_blueprint(payment_pages.blueprint(settings, deps, limiter=limiter))
     webhooks.register_webhook(web, settings, deps)
 
     from bot import usage  # noqa: PLC0415 - as above

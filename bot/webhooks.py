@@ -36,6 +36,7 @@ class Handled:
 
     result: str
     deliveries: list[Delivery] = field(default_factory=list)
+    account_id: int | None = None  # whose workspace the deliveries go to
 
 
 def _payment_intent(payments: Payments, event_id: str, object_id: str) -> Handled:
@@ -44,7 +45,7 @@ def _payment_intent(payments: Payments, event_id: str, object_id: str) -> Handle
         return Handled("ignored")
     if not outcome.settled_now:
         return Handled("unchanged")
-    return Handled("changed", payment_deliveries(outcome))
+    return Handled("changed", payment_deliveries(outcome), outcome.account_id)
 
 
 def _card_news(result: CardSaved | None) -> Handled:
@@ -52,7 +53,9 @@ def _card_news(result: CardSaved | None) -> Handled:
         return Handled("ignored")
     if not result.changed:
         return Handled("unchanged")
-    return Handled("changed", card_deliveries(result, user_id=None, channel_id=None))
+    return Handled(
+        "changed", card_deliveries(result, user_id=None, channel_id=None), result.account_id
+    )
 
 
 def _setup_intent(payments: Payments, event_id: str, object_id: str) -> Handled:
@@ -120,5 +123,6 @@ def register_webhook(web: Flask, settings: Settings, deps: Deps) -> None:
         except StripeUnavailable as exc:
             log.warning("Stripe event %s not applied yet: %s", event.id, exc)
             return jsonify(error="Stripe could not be reached; deliver again later."), 503
-        send(deps.slack, handled.deliveries)
+        if handled.account_id is not None:
+            send(deps.slack_for_account(handled.account_id), handled.deliveries)
         return jsonify(received=True, event=event.id, result=handled.result), 200

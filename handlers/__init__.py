@@ -14,6 +14,7 @@ from handlers import (
     credits,
     finance,
     home,
+    installs,
     invoices,
     payments,
     services,
@@ -22,5 +23,17 @@ from handlers import (
 
 
 def register_all(app: App, deps: Deps) -> None:
-    for area in (commands, home, account, finance, users, credits, services, invoices, payments):
+    areas = (
+        commands,
+        home,
+        installs,
+        account,
+        finance,
+        users,
+        credits,
+        services,
+        invoices,
+        payments,
+    )
+    for area in areas:
         area.register(app, deps)

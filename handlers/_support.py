@@ -20,7 +20,7 @@ from bot.errors import FieldError, UserFacingError
 from bot.portal import Visitor, visit
 from bot.ui import common
 from bot.ui.common import Message
-from store.db import transaction
+from store.db import transaction, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,29 @@ Entry = Callable[[Deps, Request], None]
 """What a command word and a menu button both call: the start of one flow."""
 
 
+DATABASE_UNAVAILABLE = (
+    "We can't reach our records right now, so we couldn't finish that "
+    "(reference {reference}). Please try again in a minute."
+)
+
+
 def error_text(error: Exception) -> str:
     """What the person is told: a `UserFacingError` as it is, anything else as a reference."""
     if isinstance(error, UserFacingError):
         return error.message
     reference = secrets.token_hex(3).upper()
+    if unreachable(error):
+        # An outage, not a bug: no traceback (it would carry SQL parameters), just its cause.
+        cause = getattr(error, "orig", None) or error
+        first_line = (str(cause).strip().splitlines() or [""])[0]
+        log.warning(
+            "database unavailable, reference %s: %s: %s",
+            reference,
+            type(cause).__name__,
+            first_line[:200],
+        )
+        # Not "nothing was changed": a flow of several transactions may have committed some.
+        return DATABASE_UNAVAILABLE.format(reference=reference)
     log.error("unhandled error, reference %s", reference, exc_info=error)
     return (
         f"Sorry, something went wrong on our side (reference {reference}). "

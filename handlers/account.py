@@ -1,5 +1,6 @@
-"""Account set-up, the Account view, contact details, password link, VAT and payment details:
-ack, parse, one service call, render, send. The finance channel is `handlers/finance.py`'s.
+"""Account set-up, the Account view, contact details, password link and VAT: ack, parse, one
+service call, render, send. Payment details are `handlers/payments.py`'s, the finance channel
+`handlers/finance.py`'s.
 
 Every entry point checks the person's role in its own unit of work (view submissions again at
 submission time); passwords are never typed into Slack, only on the secure pages the one-time

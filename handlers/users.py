@@ -114,19 +114,24 @@ def open_add_user(deps: Deps, req: Request) -> None:
     req.open_modal(users_ui.add_user_modal())
 
 
-def check_person(client: WebClient, slack_user_id: str) -> None:
-    """Only a person in this workspace can be a user: no apps, bots or deactivated accounts."""
+def check_person(client: WebClient, slack_user_id: str) -> str | None:
+    """Only a person in this workspace can be a user: no apps, bots or deactivated accounts.
+
+    Returns the person's name in Slack, if they have one, for the modal's errors (which show
+    no mentions)."""
     try:
         person = client.users_info(user=slack_user_id)["user"]
     except SlackApiError as exc:
         if exc.response.get("error") == "user_not_found":
             raise FieldError(Blk.USER, "I can't find that person in this workspace.") from exc
         raise
-    name = person.get("real_name") or person.get("name") or "That account"
+    name: str | None = person.get("real_name") or person.get("name") or None
+    called = name or "That account"
     if person.get("is_bot") or person.get("is_app_user") or slack_user_id == "USLACKBOT":
-        raise FieldError(Blk.USER, f"{name} is an app, not a person: choose a person.")
+        raise FieldError(Blk.USER, f"{called} is an app, not a person: choose a person.")
     if person.get("deleted"):
-        raise FieldError(Blk.USER, f"{name}'s Slack account has been deactivated.")
+        raise FieldError(Blk.USER, f"{called}'s Slack account has been deactivated.")
+    return name
 
 
 def _on_add_user_submitted(
@@ -140,7 +145,7 @@ def _on_add_user_submitted(
         chosen = field_value(view, Blk.USER, Act.USER_INPUT, "selected_user")
         form = RoleForm.parse(view, slack_user_id=chosen)
         _require_user_admin(deps, req.origin)  # before asking Slack about anyone
-        check_person(client, form.slack_user_id)
+        name = check_person(client, form.slack_user_id)
         with unit_of_work(deps, req.origin) as (session, visitor):
             member = add_user(
                 session=session,
@@ -149,6 +154,7 @@ def _on_add_user_submitted(
                 role=form.role,
                 added_by=req.origin.user_id,
                 now=deps.clock(),
+                name=name,
             )
             session.flush()
             message = _listing(session, visitor, banner=users_ui.user_added(member))

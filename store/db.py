@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -73,3 +74,21 @@ def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> I
                 options["postgresql_readonly"] = True
             session.connection(execution_options=options)
         yield session
+
+
+def unreachable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) says the database can't be used just now.
+
+    Connection refused or dropped, the server gone away, a pool with no connection to give, a
+    SQLite file locked past its busy timeout: an outage to wait out, not a bug. Callers answer
+    "try again shortly" (503 on HTTP) instead of reporting an unexpected error.
+    """
+    for _depth in range(5):  # an exception chain of our own making is never deeper
+        if error is None:
+            return False
+        if isinstance(error, sa_exc.OperationalError | sa_exc.TimeoutError):
+            return True
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__
+    return False

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -436,6 +438,31 @@ apscheduler_jobs = Table(
     Column("id", Unicode(191), primary_key=True),
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
+)
+
+
+# slack_sdk's installation and OAuth state stores (an app installed into many workspaces),
+# built by slack_sdk's own table builders and created by migration 0006. The token columns are
+# wider than slack_sdk's: tokens are stored sealed (bot/installations.py), which lengthens them.
+SEALED_TOKEN_LENGTH = 600
+SLACK_TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+
+
+def _sealed_tokens(table: Table) -> Table:
+    for name in SLACK_TOKEN_COLUMNS:
+        if name in table.c:
+            table.c[name].type = String(SEALED_TOKEN_LENGTH)
+    return table
+
+
+slack_installations = _sealed_tokens(
+    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
+)
+slack_bots = _sealed_tokens(
+    SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+)
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, "slack_oauth_states"
 )
 
 

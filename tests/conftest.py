@@ -15,6 +15,9 @@ from store.db import make_engine
 from store.migrate import upgrade_to_head
 from store.models import Base, InvoiceNumberCounter
 
+# Every log record of the run, through the app's JSON formatter, grepped for secrets at the end.
+pytest_plugins = ["tests.log_audit"]
+
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 # Tables the migrations seed with prices; every other table is emptied between committing tests.
 SEEDED = {"credit_price_tiers", "services", "invoice_number_counters"}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, Table, TableStyle
+from reportlab.platypus.tables import CellStyle
 
 from bot.pdf.documents import (
     DocumentLine,
@@ -28,9 +27,11 @@ from bot.pdf.layout import (
     TEXT_WIDTH,
     Banner,
     Beside,
+    Column,
     Line,
     Pairs,
     TextStack,
+    Totals,
     build_pdf,
     card_brand_name,
     customer_lines,
@@ -100,64 +101,68 @@ def line_cells(doc: InvoiceDocument, line: DocumentLine) -> list[str]:
     ]
 
 
+def _cell_style(name: str, font: str, align: str) -> CellStyle:
+    style = CellStyle(name)
+    style.fontname, style.fontsize, style.leading = font, _CELL_SIZE, _CELL_LEADING
+    style.color = INK
+    style.alignment = align
+    style.valign = "TOP"
+    style.topPadding = style.bottomPadding = 4
+    return style
+
+
+# Built once, at import. Every cell of a row kind and column shares one cell style (the
+# description on the left, the figures on the right; the header in bold), so a table needs
+# no per-cell style commands, only its header band and rules; reportlab only reads the
+# styles of cells that no command changes.
+_HEADER_CELLS = (
+    _cell_style("header", FONT_BOLD, "LEFT"),
+    *[_cell_style("header figure", FONT_BOLD, "RIGHT")] * 4,
+)
+_LINE_CELLS = (
+    _cell_style("line", FONT, "LEFT"),
+    *[_cell_style("line figure", FONT, "RIGHT")] * 4,
+)
+_LINES_STYLE = TableStyle(
+    [
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
+    ]
+)
+_LINE_WIDTHS_PT = [CONTENT_WIDTH * share for share in _LINE_WIDTHS]
+# Plain text cells (a long description wrapped here, onto several lines) rather than a
+# Paragraph per line: the same look at a fraction of the cost (benchmarks/pdf.py).
+_DESCRIPTION_WIDTH = _LINE_WIDTHS_PT[0] - 2 * _CELL_PADDING
+
+
 def _lines_table(doc: InvoiceDocument) -> Table:
-    widths = [CONTENT_WIDTH * share for share in _LINE_WIDTHS]
-    # Plain text cells (a long description wrapped here, onto several lines) rather than a
-    # Paragraph per line: the same look at a fraction of the cost (benchmarks/pdf.py).
-    description_width = widths[0] - 2 * _CELL_PADDING
     rows: list[list[str]] = [list(LINE_HEADER)]
     for line in doc.lines:
         cells = line_cells(doc, line)
-        cells[0] = wrap(cells[0], description_width, FONT, _CELL_SIZE)
+        cells[0] = wrap(cells[0], _DESCRIPTION_WIDTH, FONT, _CELL_SIZE)
         rows.append(cells)
     return Table(
         rows,
-        colWidths=widths,
+        colWidths=_LINE_WIDTHS_PT,
         repeatRows=1,  # the header row is drawn again at the top of every page
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), FONT, _CELL_SIZE, _CELL_LEADING),
-                ("FONT", (0, 0), (-1, 0), FONT_BOLD, _CELL_SIZE, _CELL_LEADING),
-                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
-                ("TOPPADDING", (0, 0), (-1, -1), 4),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-            ]
-        ),
+        style=_LINES_STYLE,
+        cellStyles=[list(_HEADER_CELLS), *(list(_LINE_CELLS) for _ in doc.lines)],
     )
 
 
-def _totals(doc: InvoiceDocument) -> Table:
-    rows: list[list[str]] = [["Net total", money(doc.net)]]
-    for rate in doc.vat_summary:
-        if doc.vat_treatment in _NO_UK_VAT or len(doc.vat_summary) == 1:
+def _totals(doc: InvoiceDocument) -> Totals:
+    rows = [("Net total", money(doc.net))]
+    summary = doc.vat_summary
+    for rate in summary:
+        if doc.vat_treatment in _NO_UK_VAT or len(summary) == 1:
             label = "VAT" if doc.vat_treatment in _NO_UK_VAT else f"VAT {percent(rate.rate)}"
         else:
             label = f"VAT {percent(rate.rate)} on {money(rate.net)}"
-        rows.append([label, money(rate.vat)])
-    rows.append(["Total", money(doc.gross)])
+        rows.append((label, money(rate.vat)))
+    rows.append(("Total", money(doc.gross)))
     if doc.vat_in_sterling is not None:
-        rows.append(["VAT in sterling", money(doc.vat_in_sterling)])
-    last_total = len(rows) - (2 if doc.vat_in_sterling is not None else 1)
-    return Table(
-        rows,
-        colWidths=(45 * mm, 32 * mm),
-        hAlign="RIGHT",
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), FONT, 9),
-                ("FONT", (0, last_total), (-1, last_total), FONT_BOLD, 10),
-                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                ("LINEABOVE", (0, last_total), (-1, last_total), 0.8, INK),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
-            ]
-        ),
-    )
+        rows.append(("VAT in sterling", money(doc.vat_in_sterling)))
+    return Totals(rows, rule_above=len(rows) - (2 if doc.vat_in_sterling is not None else 1))
 
 
 def _vat_wording(doc: InvoiceDocument) -> TextStack:
@@ -180,16 +185,20 @@ def _vat_wording(doc: InvoiceDocument) -> TextStack:
 
 def render_invoice(doc: InvoiceDocument, supplier: Supplier) -> bytes:
     """The invoice as a PDF. Pure: the same document and supplier always give the same bytes."""
-    story: list[Any] = [
-        _header(doc, supplier),
-        Spacer(1, 7 * mm),
-        TextStack(customer_lines(doc.customer, "Bill to"), TEXT_WIDTH),
-        Spacer(1, 4 * mm),
-        Banner(payment_wording(doc.payment)),
+    story = [
+        Column(
+            [
+                _header(doc, supplier),
+                7 * mm,
+                TextStack(customer_lines(doc.customer, "Bill to"), TEXT_WIDTH),
+                4 * mm,
+                Banner(payment_wording(doc.payment)),
+            ]
+        ),
         Spacer(1, 4 * mm),
         _lines_table(doc),
         Spacer(1, 4 * mm),
-        KeepTogether([_totals(doc), Spacer(1, 4 * mm), _vat_wording(doc)]),
+        Column([_totals(doc), 4 * mm, _vat_wording(doc)]),
     ]
     return build_pdf(
         story,

@@ -21,11 +21,12 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFDocument
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, SimpleDocTemplate
+from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
 
 from bot.money import Money
 from bot.pdf.documents import Customer, Supplier
@@ -46,6 +47,7 @@ MARGIN = 18 * mm
 INSET = 6
 CONTENT_WIDTH = PAGE_SIZE[0] - 2 * MARGIN
 TEXT_WIDTH = CONTENT_WIDTH - 2 * INSET  # the frame's width inside its padding
+FRAME_HEIGHT = PAGE_SIZE[1] - 2 * MARGIN - 2 * INSET  # and its height
 INK = colors.HexColor("#1d1c1d")
 MUTED = colors.HexColor("#616061")
 RULE = colors.HexColor("#dddddd")
@@ -78,6 +80,8 @@ def register_fonts() -> frozenset[int]:
     """Register the embedded fonts once (on first use, not at import); return the code points
     both faces can draw. Locked: two first renders at once must not each register their own
     font objects, or one would lay out with glyph subsets the other then replaces."""
+    if _drawable:  # filled last, once everything is registered: no lock needed to read it
+        return _drawable[0]
     with _registration:
         if not _drawable:
             # Streams go into the file as compressed binary, as PDF allows, not additionally
@@ -99,13 +103,15 @@ def register_fonts() -> frozenset[int]:
 
 
 def _reuse_subsets(font: TTFont) -> None:
-    """Make `font` cut each glyph subset once and reuse the bytes.
+    """Make `font` cut each glyph subset once, and compress each of its streams once.
 
     A subset (the glyphs one PDF uses, always with printable ASCII) is a pure function of the
-    font file and the glyph list, and nearly every invoice uses the same few; cutting one is
-    the costliest step of embedding (benchmarks/pdf.py). reportlab's subsetter also moves a
-    shared read cursor through the font file, so two renders in different threads must not
-    cut at the same time: the lock serialises them.
+    font file and the glyph list, and nearly every invoice uses the same few; cutting one, and
+    then compressing it into the PDF, are the costliest steps of embedding a font
+    (benchmarks/pdf.py). The compressed bytes are what zlib makes of the same input every
+    time, so reusing them changes no output byte. reportlab's subsetter also moves a shared
+    read cursor through the font file, so two renders in different threads must not cut at
+    the same time: the lock serialises them.
     """
     cut = font.face.makeSubset
     lock = threading.Lock()
@@ -120,7 +126,40 @@ def _reuse_subsets(font: TTFont) -> None:
                 made[key] = cut(list(key))
             return made[key]
 
+    add_objects = font.addObjects
+
+    def add_objects_compressed_once(doc: PDFDocument) -> None:
+        add_objects(doc)  # the subsets' font files, ToUnicode maps and font dictionaries
+        for name, obj in doc.idToObject.items():
+            if name.startswith(_EMBEDDED_STREAMS) and obj.filters == [pdfdoc.PDFZCompress]:
+                obj.filters = [_FLATE_ONCE]
+
     font.face.makeSubset = make_subset
+    font.addObjects = add_objects_compressed_once
+
+
+# reportlab's names for the streams it embeds for a font subset: its file and ToUnicode map.
+_EMBEDDED_STREAMS = ("fontFile:", "toUnicodeCMap:")
+
+
+class _FlateOnce(pdfdoc.PDFStreamFilterZCompress):  # type: ignore[misc]  # untyped
+    """reportlab's FlateDecode filter, remembering what it made of each content it was given
+    (a font subset's file or ToUnicode map: the same few in nearly every document)."""
+
+    def __init__(self) -> None:
+        self._made: dict[bytes | str, bytes] = {}
+
+    def encode(self, text: bytes | str) -> bytes:
+        found = self._made.get(text)
+        if found is None:
+            found = super().encode(text)
+            if len(self._made) >= 4 * _SUBSETS_KEPT:
+                self._made.clear()
+            self._made[text] = found  # a race only compresses the same bytes twice
+        return found
+
+
+_FLATE_ONCE = _FlateOnce()
 
 
 def covers(text: str) -> bool:
@@ -210,18 +249,21 @@ class TextStack(Flowable):  # type: ignore[misc]  # reportlab is untyped
         return self.width, self.height
 
     def draw(self) -> None:
-        canvas = self.canv
+        text = self.canv.beginText()  # one text object for every line: a third of the cost
         top = self.height
         for line, texts in self._runs:
-            canvas.setFont(line.font, line.size, line.leading)
-            canvas.setFillColor(line.color)
-            for n, text in enumerate(texts):
+            text.setFont(line.font, line.size, line.leading)
+            text.setFillColor(line.color)
+            for n, words in enumerate(texts):
                 baseline = top - line.size - n * line.leading
                 if self.hAlign == "RIGHT":
-                    canvas.drawRightString(self.width, baseline, text)
+                    x = self.width - stringWidth(words, line.font, line.size)
                 else:
-                    canvas.drawString(0, baseline, text)
+                    x = 0
+                text.setTextOrigin(x, baseline)
+                text.textOut(words)
             top -= len(texts) * line.leading + line.space_after
+        self.canv.drawText(text)
 
 
 class Pairs(Flowable):  # type: ignore[misc]  # reportlab is untyped
@@ -242,14 +284,113 @@ class Pairs(Flowable):  # type: ignore[misc]  # reportlab is untyped
         return self.width, self.height
 
     def draw(self) -> None:
-        canvas = self.canv
-        canvas.setFont(FONT, 9, 12)
+        text = self.canv.beginText()
+        text.setFont(FONT, 9, 12)
         for n, (label, value) in enumerate(self._rows):
             baseline = self.height - (n + 1) * self.ROW + 4
-            canvas.setFillColor(MUTED)
-            canvas.drawString(0, baseline, label)
-            canvas.setFillColor(INK)
-            canvas.drawRightString(self.width, baseline, value)
+            text.setFillColor(MUTED)
+            text.setTextOrigin(0, baseline)
+            text.textOut(label)
+            text.setFillColor(INK)
+            text.setTextOrigin(self.width - stringWidth(value, FONT, 9), baseline)
+            text.textOut(value)
+        self.canv.drawText(text)
+
+
+class Totals(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """Sums flush right in the frame, a label column and an amount column: 9 pt rows, and
+    the row `rule_above` (the total) in 10 pt bold under a rule. Each row is one line of
+    1.2 times its font size with 2 pt above and below.
+
+    Drawn straight onto the canvas: as a platypus table it cost a tenth of the invoice.
+    """
+
+    LABEL_WIDTH, AMOUNT_WIDTH = 45 * mm, 32 * mm
+    PAD = 2.0
+
+    def __init__(self, rows: Sequence[tuple[str, str]], *, rule_above: int) -> None:
+        super().__init__()
+        register_fonts()
+        self._rule_above = rule_above
+        self._rows = [
+            (printable(label), printable(amount), *self._font(n))
+            for n, (label, amount) in enumerate(rows)
+        ]
+        self.width = self.LABEL_WIDTH + self.AMOUNT_WIDTH
+        self.height = sum(1.2 * size + 2 * self.PAD for *_, size in self._rows)
+        self.hAlign = "RIGHT"
+
+    def _font(self, row: int) -> tuple[str, float]:
+        return (FONT_BOLD, 10.0) if row == self._rule_above else (FONT, 9.0)
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        text = canvas.beginText()
+        text.setFillColor(INK)
+        top = self.height
+        rule = 0.0
+        for n, (label, amount, font, size) in enumerate(self._rows):
+            if n == self._rule_above:
+                rule = top
+            top -= 1.2 * size + 2 * self.PAD
+            baseline = top + self.PAD + 0.2 * size  # the line's leading less its font size
+            text.setFont(font, size, 1.2 * size)
+            text.setTextOrigin(INSET, baseline)
+            text.textOut(label)
+            text.setTextOrigin(self.width - stringWidth(amount, font, size), baseline)
+            text.textOut(amount)
+        canvas.drawText(text)
+        canvas.saveState()
+        canvas.setStrokeColor(INK)
+        canvas.setLineWidth(0.8)
+        canvas.setLineCap(1)
+        canvas.setLineJoin(1)
+        canvas.line(0, rule, self.width, rule)
+        canvas.restoreState()
+
+
+class Column(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """Flowables one under another, `gaps` points apart, kept together on one page.
+
+    Lighter than platypus' `KeepTogether`, for a few small blocks (the invoice's heading, its
+    totals): one flowable for the frame to place. Only a column taller than a whole frame is
+    split, back into its parts.
+    """
+
+    def __init__(self, parts: Sequence[Flowable | float]) -> None:
+        super().__init__()
+        self._parts = list(parts)
+        self.width = self.height = 0.0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        self.height = sum(
+            part if isinstance(part, float | int) else part.wrap(available_width, FRAME_HEIGHT)[1]
+            for part in self._parts
+        )
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        self.wrap(available_width, available_height)
+        if self.height <= FRAME_HEIGHT:
+            return []  # it fits on a fresh page: moved there whole
+        return [
+            Spacer(1, part) if isinstance(part, float | int) else part for part in self._parts
+        ]
+
+    def draw(self) -> None:
+        top = self.height
+        for part in self._parts:
+            if isinstance(part, float | int):
+                top -= part
+                continue
+            width, height = part.wrap(self.width, FRAME_HEIGHT)
+            top -= height
+            x = self.width - width if part.hAlign == "RIGHT" else 0
+            part.drawOn(self.canv, x, top)
 
 
 class Beside(Flowable):  # type: ignore[misc]  # reportlab is untyped

@@ -9,9 +9,11 @@ with `Retry-After` when rate limited.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
+import math
 import mimetypes
 import secrets
 import threading
@@ -287,6 +289,8 @@ class FakeSlack:
         self.app_id = app_id
         self.scopes = scopes
         self.validate = validate
+        # The app's (client id, client secret): `oauth.v2.access` then checks them.
+        self.client_credentials: tuple[str, str] | None = None
         self._cond = threading.Condition(threading.RLock())
         self._server: BaseWSGIServer | None = None
         self._mounted_url: str | None = None  # served by another server (the sandbox)
@@ -307,6 +311,9 @@ class FakeSlack:
         self._files: dict[str, JsonDict] = {}
         self._file_bytes: dict[str, bytes] = {}
         self._oauth_codes: dict[str, JsonDict] = {}
+        self._refresh_tokens: dict[str, JsonDict] = {}  # refresh token -> its grant
+        self._token_expiry: dict[str, float] = {}  # rotating access token -> expiry (epoch)
+        self._current_team = team_id  # the calling token's workspace, while a method runs
         self._rate_limits: dict[str, list[int]] = {}
         self._methods: dict[str, Callable[[_Context], JsonDict]] = {
             "api.test": self._api_test,
@@ -545,10 +552,17 @@ class FakeSlack:
         return copy.deepcopy(user)
 
     def add_channel(
-        self, channel_id: str, name: str, *, is_private: bool = False, bot_is_member: bool = True
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_private: bool = False,
+        bot_is_member: bool = True,
+        team_id: str | None = None,
     ) -> JsonDict:
-        """Add (or replace) a public or private channel."""
+        """Add (or replace) a public or private channel of workspace `team_id` (the default's)."""
         channel: JsonDict = {
+            "context_team_id": team_id or self.team_id,
             "id": channel_id,
             "name": name,
             "name_normalized": name,
@@ -585,10 +599,17 @@ class FakeSlack:
         authed_user_id: str = "U0INSTALLER",
         scope: str | None = None,
         app_id: str | None = None,
+        expires_in: int | None = None,
     ) -> None:
-        """Make `oauth.v2.access` exchange `code` (once) for `bot_token` of workspace `team_id`."""
+        """Make `oauth.v2.access` exchange `code` (once) for `bot_token` of workspace `team_id`.
+
+        With `expires_in` (seconds) the token rotates, as with Slack's token rotation turned
+        on: the answer carries a refresh token, and `grant_type=refresh_token` exchanges it for
+        a new token (and a new refresh token) that lives `expires_in` seconds again.
+        """
         with self._cond:
             self._oauth_codes[code] = {
+                "expires_in": expires_in,
                 "team_id": team_id,
                 "team_name": team_name,
                 "bot_token": bot_token,
@@ -819,6 +840,8 @@ class FakeSlack:
         authorization = request.headers.get("Authorization", "")
         if authorization.startswith("Bearer "):
             token = authorization.removeprefix("Bearer ").strip()
+        elif authorization.startswith("Basic "):  # an app's client id and secret (oauth.*)
+            token = authorization.strip()
         token = str(token) if token else None
         retry_after = self._take_rate_limit(method)
         if retry_after is not None:
@@ -844,8 +867,11 @@ class FakeSlack:
                     raise _Failure("not_authed")
                 if workspace is None:
                     raise _Failure("invalid_auth")
+                if token is not None and time.time() >= self._token_expiry.get(token, math.inf):
+                    raise _Failure("token_expired")
             context = _Context(method, params, token, workspace or self._teams[self.team_id])
             with self._cond:
+                self._current_team = context.workspace.team_id
                 return handler(context)
         except _Failure as failure:
             return failure.body()
@@ -885,7 +911,31 @@ class FakeSlack:
             "team": {"id": ws.team_id, "name": ws.name, "domain": ws.domain, "email_domain": ""},
         }
 
+    def uninstall(self, team_id: str) -> None:
+        """The workspace removes the app: every token of it stops working."""
+        with self._cond:
+            for token, team in list(self._tokens.items()):
+                if team == team_id:
+                    del self._tokens[token]
+            for refresh, grant in list(self._refresh_tokens.items()):
+                if grant["team_id"] == team_id:
+                    del self._refresh_tokens[refresh]
+
+    def _check_client(self, ctx: _Context) -> None:
+        """The app's client id and secret, sent as HTTP Basic auth or as parameters."""
+        if self.client_credentials is None:
+            return
+        client_id, client_secret = ctx.params.get("client_id"), ctx.params.get("client_secret")
+        if ctx.token and ctx.token.startswith("Basic "):
+            decoded = base64.b64decode(ctx.token.removeprefix("Basic ")).decode("utf-8")
+            client_id, _, client_secret = decoded.partition(":")
+        if (client_id, client_secret) != self.client_credentials:
+            raise _Failure("invalid_client_id" if client_id else "bad_client_secret")
+
     def _oauth_v2_access(self, ctx: _Context) -> JsonDict:
+        self._check_client(ctx)
+        if ctx.params.get("grant_type") == "refresh_token":
+            return self._refresh(str(ctx.params.get("refresh_token") or ""))
         grant = self._oauth_codes.pop(str(ctx.params.get("code") or ""), None)
         if grant is None:
             raise _Failure("invalid_code")
@@ -895,7 +945,9 @@ class FakeSlack:
             team_name=grant["team_name"],
             bot_user_id=grant["bot_user_id"],
         )
+        rotation = self._rotation(grant["bot_token"], grant)
         return {
+            **rotation,
             "ok": True,
             "app_id": grant["app_id"],
             "authed_user": {"id": grant["authed_user_id"]},
@@ -908,15 +960,52 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    def _rotation(self, token: str, grant: JsonDict) -> JsonDict:
+        """A rotating token's expiry and refresh token (nothing for a token that never expires)."""
+        if grant["expires_in"] is None:
+            return {}
+        refresh = f"xoxe-1-{secrets.token_hex(12)}"
+        self._refresh_tokens[refresh] = grant
+        self._token_expiry[token] = time.time() + grant["expires_in"]
+        return {"refresh_token": refresh, "expires_in": grant["expires_in"]}
+
+    def _refresh(self, refresh_token: str) -> JsonDict:
+        grant = self._refresh_tokens.pop(refresh_token, None)
+        if grant is None:
+            raise _Failure("invalid_refresh_token")
+        token = f"xoxe.xoxb-1-{secrets.token_hex(16)}"
+        self._tokens[token] = grant["team_id"]
+        return {
+            "ok": True,
+            "app_id": grant["app_id"],
+            "token_type": "bot",
+            "access_token": token,
+            "scope": grant["scope"],
+            "bot_user_id": self._teams[grant["team_id"]].bot_user_id,
+            "team": {"id": grant["team_id"], "name": grant["team_name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **self._rotation(token, grant),
+        }
+
     def _user_json(self, user_id: str, *, include_locale: bool) -> JsonDict:
         user = copy.deepcopy(self._users[user_id])
         if not include_locale:
             user.pop("locale", None)
         return user
 
+    def _visible_user(self, user_id: str) -> bool:
+        """A user of the calling token's workspace: other workspaces' people are not found."""
+        user = self._users.get(user_id)
+        return user is not None and user["team_id"] == self._current_team
+
+    def _visible_channel(self, channel_id: str) -> bool:
+        info = self._channels.get(channel_id)
+        return info is not None and info["context_team_id"] == self._current_team
+
     def _users_info(self, ctx: _Context) -> JsonDict:
         user_id = str(ctx.params.get("user") or "")
-        if user_id not in self._users:
+        if not self._visible_user(user_id):
             raise _Failure("user_not_found")
         include_locale = _flag(ctx.params.get("include_locale", False))
         return {"ok": True, "user": self._user_json(user_id, include_locale=include_locale)}
@@ -924,14 +1013,16 @@ class FakeSlack:
     def _users_list(self, ctx: _Context) -> JsonDict:
         include_locale = _flag(ctx.params.get("include_locale", False))
         members = [
-            self._user_json(user_id, include_locale=include_locale) for user_id in self._users
+            self._user_json(user_id, include_locale=include_locale)
+            for user_id in self._users
+            if self._visible_user(user_id)
         ]
         return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
 
     def _users_lookup_by_email(self, ctx: _Context) -> JsonDict:
         email = str(ctx.params.get("email") or "").lower()
         for user_id, user in self._users.items():
-            if user["profile"]["email"].lower() == email:
+            if user["profile"]["email"].lower() == email and self._visible_user(user_id):
                 return {"ok": True, "user": self._user_json(user_id, include_locale=False)}
         raise _Failure("users_not_found")
 
@@ -952,13 +1043,13 @@ class FakeSlack:
 
     def _find_channel(self, channel: str) -> str:
         """Resolve an id, `#name`, name, DM id or user id to a channel id Slack would post in."""
-        if channel in self._channels or channel.startswith("D"):
+        if self._visible_channel(channel) or channel.startswith("D"):
             return channel
-        if channel in self._users:
+        if self._visible_user(channel):
             return "D" + channel
         name = channel.removeprefix("#")
         for channel_id, info in self._channels.items():
-            if info["name"] == name:
+            if info["name"] == name and self._visible_channel(channel_id):
                 return channel_id
         raise _Failure("channel_not_found")
 
@@ -982,7 +1073,8 @@ class FakeSlack:
         return {"ok": True, "channel": copy.deepcopy(info)}
 
     def _conversations_join(self, ctx: _Context) -> JsonDict:
-        info = self._channels.get(str(ctx.params.get("channel") or ""))
+        channel_id = str(ctx.params.get("channel") or "")
+        info = self._channels.get(channel_id) if self._visible_channel(channel_id) else None
         if info is None:
             raise _Failure("channel_not_found")
         if info["is_private"]:
@@ -999,9 +1091,12 @@ class FakeSlack:
         types = set(_split(ctx.params.get("types") or "public_channel"))
         found = [
             copy.deepcopy(info)
-            for info in self._channels.values()
-            if ("private_channel" in types and info["is_private"] and info["is_member"])
-            or ("public_channel" in types and not info["is_private"])
+            for channel_id, info in self._channels.items()
+            if self._visible_channel(channel_id)
+            and (
+                ("private_channel" in types and info["is_private"] and info["is_member"])
+                or ("public_channel" in types and not info["is_private"])
+            )
         ]
         start = int(ctx.params.get("cursor") or 0)
         limit = int(ctx.params.get("limit") or 100) or 100
@@ -1017,7 +1112,7 @@ class FakeSlack:
         if not users:
             raise _Failure("users_list_not_supplied")
         for user_id in users:
-            if user_id not in self._users:
+            if not self._visible_user(user_id):
                 raise _Failure("user_not_found")
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
         return {"ok": True, "channel": {"id": channel_id}}
@@ -1131,7 +1226,7 @@ class FakeSlack:
         self._require(ctx.params, "user")
         channel_id = self._postable_channel(ctx.params.get("channel"))
         user_id = str(ctx.params["user"])
-        if user_id not in self._users:
+        if not self._visible_user(user_id):
             raise _Failure("user_not_in_channel")
         self._check_message_content(ctx.params)
         message = self._store_message(ctx.workspace, channel_id, ctx.params, ephemeral_for=user_id)
@@ -1302,7 +1397,7 @@ class FakeSlack:
     def _views_publish(self, ctx: _Context) -> JsonDict:
         self._require(ctx.params, "user_id")
         user_id = str(ctx.params["user_id"])
-        if user_id not in self._users:
+        if not self._visible_user(user_id):
             raise _Failure("user_not_found")
         view = self._checked_view(ctx.params.get("view"), "home")
         view_id = self._homes.get(user_id)

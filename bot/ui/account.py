@@ -1,4 +1,4 @@
-"""Account set-up, the Account view, contact details, VAT, finance channel and payment details.
+"""Account set-up, the Account view, contact details, VAT and the finance channel.
 
 Pure builders: domain objects in, Block Kit out. Links to the secure pages arrive as URLs; the
 builders never see a token's meaning, and no builder ever asks for a password.
@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.countries import EU_MEMBER_STATES, UK
-from bot.dashboard import CardOnFile
 from bot.ui.common import (
     Block,
     Message,
@@ -40,7 +39,6 @@ EU_VAT_NOTE = (
     "If you are paying from any EU country, the system will not remove the VAT unless you "
     "have already provided us with a VAT Reference."
 )
-NO_VALID_CARD = "You don't have any valid payment details"
 
 # -- Countries ---------------------------------------------------------------------------------
 
@@ -416,21 +414,3 @@ def finance_channel_usage() -> Message:
         f"or run `{PORTAL_COMMAND} finance` to choose it from a list."
     )
     return {"text": text, "blocks": [text_section(text), return_to_account()]}
-
-
-# -- Payment details ---------------------------------------------------------------------------
-
-
-def payment_details_message(card: CardOnFile | None, *, valid: bool) -> Message:
-    if card is None:
-        lines = [NO_VALID_CARD + "."]
-    elif not valid:
-        lines = [NO_VALID_CARD + ".", f"The card on file, {card.masked}, has expired."]
-    else:
-        lines = [f"*Card on file*\n{card.masked}"]
-    blocks: list[Block] = [
-        header("Payment details"),
-        text_section("\n".join(lines)),
-        return_to_account(),
-    ]
-    return {"text": lines[0], "blocks": blocks}

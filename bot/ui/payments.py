@@ -1,11 +1,11 @@
 """What people are told about payments and the card on file, and the screens that lead there
 (pure builders, no I/O).
 
-Each message builder takes a service outcome (`bot.payments.PaymentOutcome`, `CardSaved`) and
-returns a Slack message. `payment_message` answers the person who pressed Pay Now; the
-`*_notice` builders are for the account's finance channel. The views are "Payment details"
-with its billing address modal, the pay modal (unpaid invoices with checkboxes and the total of
-those ticked), and the modal that says "Working…" after Pay Now and then shows the outcome.
+The messages go to the person who acted: `payment_message` answers the one who pressed Pay Now
+(from a `bot.payments.PaymentOutcome`), the card messages the one who saved a card; the finance
+channel's notices are built by `bot.ui.finance`. The views are "Payment details" with its
+billing address modal, the pay modal (unpaid invoices with checkboxes and the total of those
+ticked), and the modal that says "Working…" after Pay Now and then shows the outcome.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 from bot.dashboard import CardOnFile
 from bot.invoice_list import InvoiceSummary, UnpaidInvoices
 from bot.money import Money
-from bot.payments import CardSaved, PaymentOutcome
-from bot.ui.account import NO_VALID_CARD, country_select
+from bot.payments import PaymentOutcome
+from bot.ui.account import country_select
 from bot.ui.common import (
     Block,
     Message,
@@ -177,47 +177,9 @@ def card_not_saved_message(problem: str) -> Message:
     return notice(f":x: The card was not saved. {problem}")
 
 
-# To the finance channel -------------------------------------------------------------------------
-
-
-def payment_succeeded_notice(outcome: PaymentOutcome) -> Message:
-    who = f" by <@{outcome.requested_by}>" if outcome.requested_by else ""
-    text = f"Payment received: {outcome.amount} for {_invoices(outcome)}{who}."
-    lines = [f":moneybag: {text}"]
-    if outcome.credits_granted:
-        lines.append(f"{_credits(outcome.credits_granted)} added to the balance.")
-    return {"text": text, "blocks": [text_section("\n".join(lines))]}
-
-
-def payment_failed_notice(outcome: PaymentOutcome) -> Message:
-    text = (
-        f"Payment failed: {outcome.amount} for {_invoices(outcome)}. "
-        f"{outcome.reason or 'The card was declined.'}"
-    )
-    return {"text": text, "blocks": [text_section(f":warning: {text}")]}
-
-
-def card_saved_notice(result: CardSaved) -> Message:
-    who = f"<@{result.actor}>" if result.actor != "stripe" else "Stripe"
-    if result.card is None:
-        text = f"The card on file was removed ({who})."
-    else:
-        verb = "changed" if result.replaced else "added"
-        text = f"Card {verb} by {who}: {result.card.masked}."
-    return {"text": text, "blocks": [text_section(f":credit_card: {text}")]}
-
-
-def payment_notice(outcome: PaymentOutcome) -> Message | None:
-    """The finance channel's notice of a settled payment, if it is news to them."""
-    if outcome.status is PaymentStatus.SUCCEEDED:
-        return payment_succeeded_notice(outcome)
-    if outcome.status is PaymentStatus.FAILED and not outcome.retry_later:
-        return payment_failed_notice(outcome)
-    return None
-
-
 # Payment details -------------------------------------------------------------------------------
 
+NO_VALID_CARD = "You don't have any valid payment details"
 PAYMENTS_NOT_SET_UP = "Card payments are not set up on this portal yet."
 ADD_PAYMENT_DETAILS = "Add Payment Details"
 CHANGE_PAYMENT_DETAILS = "Change Payment Details"

@@ -55,6 +55,7 @@ PUBLISHABLE_KEY = "pk_test_portal_payments"
 WEBHOOK_SECRET = "whsec_test_portal_payments"
 SIGNING_SECRET = "test-signing-secret-payments"
 BOT_TOKEN = "xoxb-test-token"
+USAGE_TOKEN = "usage-token-for-the-tests"  # the usage API's bearer token (tests/jobs)
 TEAM_ID = "T0PAY"
 ADMIN, FINANCE, VIEWER = "UADMIN", "UFIN", "UVIEW"
 PORTAL_CHANNEL, FINANCE_CHANNEL = "C0PORTAL", "C0FINANCE"
@@ -397,6 +398,7 @@ def start_harness(engine: Engine, stripe_server: LocalStripe, slack: FakeSlack) 
         SLACK_API_URL=slack.api_url,
         DATABASE_URL=engine.url.render_as_string(hide_password=False),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        USAGE_API_TOKEN=USAGE_TOKEN,
     )
     clock = Clock()
     deps = build_deps(settings, engine=engine, clock=clock)

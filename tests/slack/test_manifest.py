@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.app import BOT_SCOPES, HANDLED_EVENTS
 from bot.sandbox.slack_requests import plain_text
 from bot.ui.ids import PORTAL_COMMAND, Act, Cb
 from tests.slack.conftest import STRANGER, Portal
@@ -50,8 +51,14 @@ def test_manifest_points_every_url_at_the_one_endpoint(manifest: dict[str, Any])
         settings["interactivity"]["message_menu_options_url"],
     }
     assert {url.rsplit("/", 2)[-2:] == ["slack", "events"] for url in urls} == {True}
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == HANDLED_EVENTS
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect.rsplit("/", 2)[-2:] == ["slack", "oauth_redirect"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_app_asks_for_exactly_the_manifests_scopes(manifest: dict[str, Any]) -> None:
+    assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
 
 
 def test_the_command_and_event_have_listeners(app: Portal) -> None:

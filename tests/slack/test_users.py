@@ -137,7 +137,8 @@ def test_adding_someone_twice_is_a_field_error(app: Portal) -> None:
     response = app.sender.view_submission(ADMIN, modal, role_values(FINANCE, "admin"))
     answer = response.json()
     assert answer["response_action"] == "errors"
-    assert answer["errors"] == {Blk.USER: "<@UFIN> is already a user of this account (finance)."}
+    # By name: a modal's errors show no mentions.
+    assert answer["errors"] == {Blk.USER: "fin is already a user of this account (finance)."}
     assert app.fake.view(modal["id"])["errors"] == answer["errors"]
     assert (roles(app), audit_count(app)) == before
 

@@ -39,7 +39,9 @@ def test_add_change_and_remove(session: Session) -> None:
 
 def test_adding_someone_twice_is_a_field_error(session: Session) -> None:
     account = make_account(session, now=NOW)
-    with pytest.raises(FieldError, match="already a user of this account") as caught:
+    with pytest.raises(
+        FieldError, match=r"^That person is already a user of this account"
+    ) as caught:
         add_user(
             session=session,
             account=account,

@@ -3,13 +3,12 @@ and Slack's own limits (checked by the fake's validator) for every view and mess
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.countries import EU_MEMBER_STATES, country_names
-from bot.dashboard import CardOnFile
 from bot.sandbox.slack_api import validate_blocks, validate_view
 from bot.ui import account as account_ui
 from bot.ui import users as users_ui
@@ -319,27 +318,6 @@ def test_the_finance_channel_hello_golden() -> None:
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f":wave: {text}"}}],
     }
-
-
-# -- Payment details -----------------------------------------------------------------------------
-
-CARD = CardOnFile(brand="visa", last4="4242", exp_month=12, exp_year=2030)
-
-
-def test_payment_details_show_the_card_masked() -> None:
-    message = account_ui.payment_details_message(CARD, valid=True)
-    assert "Visa •••• 4242, expires 12/2030" in _texts(message)
-    assert _action_ids(message) == [Act.RETURN_TO_ACCOUNT]
-
-
-@pytest.mark.parametrize("card", [None, CardOnFile("visa", "4242", 1, 2020)])
-def test_no_card_or_an_expired_one_is_no_valid_payment_details(card: CardOnFile | None) -> None:
-    message = account_ui.payment_details_message(card, valid=False)
-    assert message["text"] == "You don't have any valid payment details."
-    assert _action_ids(message) == [Act.RETURN_TO_ACCOUNT]
-    if card is not None:
-        assert "has expired" in _texts(message)
-    assert card is None or card.expired(date(2026, 11, 24))
 
 
 # -- Users ---------------------------------------------------------------------------------------
