@@ -376,3 +376,55 @@ def test_uninstalling_one_workspace_removes_its_tokens_and_keeps_the_other(
     reply_to(app, ALPHA.admin, ALPHA.company)
     # A job for Bravo's account no longer reaches Slack with any token.
     assert app.deps.slack_for_account(account_of(app, BRAVO).id).token is None
+
+
+CHARLIE = Team("T0CHARLIE", "Charlie", "xoxb-charlie-first", "UCHARLIEADM", "UCHARLIEVIEW",
+               "CCHARLIE", "Charlie Software Ltd", "GB")  # fmt: skip
+
+
+def test_a_rotating_token_is_refreshed_before_it_expires(distributed: Distributed) -> None:
+    app = distributed
+    app.fake.add_token("xoxb-unused-charlie", CHARLIE.team_id, team_name=CHARLIE.name)
+    app.fake.uninstall(CHARLIE.team_id)
+    app.fake.add_user(CHARLIE.admin, "Charlie Admin", is_admin=True, team_id=CHARLIE.team_id)
+    app.fake.add_channel(CHARLIE.channel, "general", team_id=CHARLIE.team_id)
+    # Slack's token rotation on: the token lives an hour, less than the 2 hours the app keeps
+    # in hand, so the first request refreshes it.
+    assert install(app, CHARLIE, "code-charlie", expires_in=3600).status_code == 200
+    assert app.deps.installations is not None
+    first = app.deps.installations.find_bot_for_team(CHARLIE.team_id)
+    assert first is not None
+    assert first.bot_token == CHARLIE.token
+    assert first.bot_refresh_token is not None
+    app.fake.clear()
+
+    app.senders[CHARLIE.team_id] = sender = SlackRequestSender(
+        f"{app.url}/slack/events", SIGNING_SECRET, team_id=CHARLIE.team_id, fake=app.fake
+    )
+    sender.slash_command(CHARLIE.admin, channel_id=CHARLIE.channel)
+    reply_to(app, CHARLIE.admin, "Set up account")
+    [refresh] = app.fake.calls("oauth.v2.access")
+    assert refresh.params["grant_type"] == "refresh_token"
+    assert refresh.params["refresh_token"] == first.bot_refresh_token
+    new_token = refresh.response["access_token"]
+    assert new_token != CHARLIE.token
+    users_info = app.fake.wait_for("users.info")
+    assert users_info.token == new_token  # the request was served with the fresh token
+    stored = app.deps.installations.find_bot_for_team(CHARLIE.team_id)
+    assert stored is not None
+    assert stored.bot_token == new_token
+    with app.deps.engine.connect() as connection:
+        sealed = connection.execute(
+            select(slack_bots.c.bot_token, slack_bots.c.bot_refresh_token).where(
+                slack_bots.c.team_id == CHARLIE.team_id
+            )
+        ).all()
+    assert all(value.startswith("fernet:") for row in sealed for value in row if value)
+
+    # Work outside a request refreshes too, and the old token has stopped being used.
+    app.fake.clear()
+    client = app.deps.slack_for(CHARLIE.team_id)
+    [again] = app.fake.calls("oauth.v2.access")
+    assert again.params["refresh_token"] == stored.bot_refresh_token
+    assert client.token == again.response["access_token"]
+    assert client.auth_test()["team_id"] == CHARLIE.team_id

@@ -71,3 +71,32 @@ def test_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(Mode.MIGRATE)
     assert settings.DATABASE_URL == "postgresql+psycopg://db.example/portal"
     assert settings.SLACK_API_URL == "http://127.0.0.1:9999/api/"
+
+
+DISTRIBUTED = {
+    **{k: v for k, v in SLACK_AND_STRIPE.items() if k != "SLACK_BOT_TOKEN"},
+    "SLACK_CLIENT_ID": "1111.2222",
+    "SLACK_CLIENT_SECRET": "client-secret",
+}
+
+
+def test_a_distributed_app_needs_its_client_and_a_token_key_instead_of_a_bot_token() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(Mode.SERVE, DISTRIBUTED)
+    assert "SLACK_TOKEN_KEY" in str(caught.value)
+    assert "SLACK_BOT_TOKEN" not in str(caught.value)
+    settings = load_settings(Mode.SERVE, {**DISTRIBUTED, "SLACK_TOKEN_KEY": "k"})
+    assert settings.distributed
+    assert settings.has_slack_tokens
+    assert "client-secret" not in repr(settings)
+
+
+def test_a_bot_token_and_an_oauth_client_together_are_refused() -> None:
+    both = {**DISTRIBUTED, "SLACK_TOKEN_KEY": "k", "SLACK_BOT_TOKEN": "xoxb-test"}
+    with pytest.raises(SettingsError, match="not both"):
+        load_settings(Mode.SERVE, both)
+
+
+def test_socket_mode_serves_one_workspace_only() -> None:
+    with pytest.raises(SettingsError, match="Socket Mode serves one workspace"):
+        load_settings(Mode.SOCKET, {**DISTRIBUTED, "SLACK_APP_TOKEN": "xapp-1"})
