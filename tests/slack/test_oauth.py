@@ -7,7 +7,11 @@ wrong workspace's token finds nobody and fails, as it would in Slack.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +44,7 @@ from tests.slack.conftest import SIGNING_SECRET, Clock, free_port, text_of
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret"
 AUTHORIZE_URL = "https://slack.example/oauth/v2/authorize"
+ROOT = Path(__file__).parents[2]
 
 
 @dataclass(frozen=True)
@@ -123,10 +128,10 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribute
 # -- Helpers ---------------------------------------------------------------------------------
 
 
-def install(app: Distributed, team: Team, code: str, **grant: Any) -> requests.Response:
+def install(url: str, fake: FakeSlack, team: Team, code: str, **grant: Any) -> requests.Response:
     """ "Add to Slack" as a browser does it: the install page, Slack's consent, the redirect."""
     browser = requests.Session()
-    page = browser.get(f"{app.url}/slack/install", timeout=5)
+    page = browser.get(f"{url}/slack/install", timeout=5)
     assert page.status_code == 200, page.text
     found = re.search(r'href="(https://[^"]+/oauth/v2/authorize\?[^"]+)"', page.text)
     assert found is not None, page.text
@@ -135,15 +140,15 @@ def install(app: Distributed, team: Team, code: str, **grant: Any) -> requests.R
     query = parse_qs(urlparse(href).query)
     assert query["client_id"] == [CLIENT_ID]
     assert set(query["scope"][0].split(",")) >= {"commands", "chat:write", "files:write"}
-    assert query["redirect_uri"] == [f"{app.url}/slack/oauth_redirect"]
-    app.fake.add_oauth_code(
+    assert query["redirect_uri"] == [f"{url}/slack/oauth_redirect"]
+    fake.add_oauth_code(
         code, team.team_id, team.name, team.token, authed_user_id=team.admin, **grant
     )
     # Bolt's state cookie is `Secure`: a browser sends it back over https, as here by hand.
     cookie = page.headers["Set-Cookie"].split(";", 1)[0]
     assert "Secure" in page.headers["Set-Cookie"]
     return browser.get(
-        f"{app.url}/slack/oauth_redirect",
+        f"{url}/slack/oauth_redirect",
         params={"code": code, "state": query["state"][0]},
         headers={"Cookie": cookie},
         timeout=5,
@@ -230,7 +235,7 @@ def invoice_id(app: Distributed, number: str) -> int:
 def test_two_workspaces_install_and_each_sees_only_its_own(distributed: Distributed) -> None:
     app = distributed
     for team, code in ((ALPHA, "code-alpha"), (BRAVO, "code-bravo")):
-        done = install(app, team, code)
+        done = install(app.url, app.fake, team, code)
         assert done.status_code == 200, done.text
         assert "Thank you" in done.text or "Slack" in done.text
     exchanges = app.fake.calls("oauth.v2.access")
@@ -390,7 +395,7 @@ def test_a_rotating_token_is_refreshed_before_it_expires(distributed: Distribute
     app.fake.add_channel(CHARLIE.channel, "general", team_id=CHARLIE.team_id)
     # Slack's token rotation on: the token lives an hour, less than the 2 hours the app keeps
     # in hand, so the first request refreshes it.
-    assert install(app, CHARLIE, "code-charlie", expires_in=3600).status_code == 200
+    assert install(app.url, app.fake, CHARLIE, "code-charlie", expires_in=3600).status_code == 200
     assert app.deps.installations is not None
     first = app.deps.installations.find_bot_for_team(CHARLIE.team_id)
     assert first is not None
@@ -428,3 +433,80 @@ def test_a_rotating_token_is_refreshed_before_it_expires(distributed: Distribute
     assert again.params["refresh_token"] == stored.bot_refresh_token
     assert client.token == again.response["access_token"]
     assert client.auth_test()["team_id"] == CHARLIE.team_id
+
+
+def test_serve_under_gunicorn_installs_and_answers_a_workspace(tmp_path: Path) -> None:
+    """As deployed: two gunicorn workers share the OAuth state and installations in the DB."""
+    port = free_port()
+    team = Team("T0DELTA", "Delta", "xoxb-delta-token", "UDELTAADM", "UDELTAVIEW", "CDELTA",
+                "Delta Ltd", "GB")  # fmt: skip
+    with FakeSlack(bot_token="xoxb-not-ours", team_id="T0NOBODY") as fake:
+        fake.client_credentials = (CLIENT_ID, CLIENT_SECRET)
+        fake.add_token("xoxb-unused-delta", team.team_id, team_name=team.name)
+        fake.uninstall(team.team_id)
+        fake.add_user(team.admin, "Delta Admin", is_admin=True, team_id=team.team_id)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+            "SLACK_CLIENT_ID": CLIENT_ID,
+            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+            "SLACK_TOKEN_KEY": new_token_key(),
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "SLACK_AUTHORIZE_URL": AUTHORIZE_URL,
+            "STRIPE_API_KEY": "sk_test_unused",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_unused",
+            "STRIPE_WEBHOOK_SECRET": "whsec_unused",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--workers", "2", "--threads", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_healthy(server, base)
+            # Several tries, so that the install page and the redirect meet both workers.
+            for attempt in range(4):
+                done = install(base, fake, team, f"code-delta-{attempt}")
+                assert done.status_code == 200, done.text
+            with SlackRequestSender(
+                f"{base}/slack/events", SIGNING_SECRET, team_id=team.team_id, fake=fake
+            ) as sender:
+                assert sender.slash_command(team.admin, "help").status_code == 200
+                answer = fake.wait_for("response_url", timeout=10)
+                assert "Admin Portal commands" in text_of(answer.params)
+                sender.slash_command(team.admin)
+                offer = fake.wait_for("users.info", timeout=10)
+                assert offer.token == team.token
+                assert offer.response["ok"] is True
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            finally:
+                if server.stderr:
+                    server.stderr.close()
+        assert server.returncode == 0
+
+
+def wait_until_healthy(server: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            health = requests.get(f"{base}/healthz", timeout=1)
+        except requests.ConnectionError:
+            if server.poll() is not None:
+                raise AssertionError(
+                    server.stderr.read().decode() if server.stderr else ""
+                ) from None
+            assert time.monotonic() < deadline, "gunicorn did not start within 30 s"
+            time.sleep(0.1)
+            continue
+        assert health.status_code == 200
+        return
