@@ -382,6 +382,13 @@ def test_uninstalling_one_workspace_removes_its_tokens_and_keeps_the_other(
     # A job for Bravo's account no longer reaches Slack with any token.
     assert app.deps.slack_for_account(account_of(app, BRAVO).id).token is None
 
+    # Installing again brings the kept account back into use, with the new token.
+    assert install(app.url, app.fake, BRAVO, "code-bravo-again").status_code == 200
+    app.fake.clear()
+    app.senders[BRAVO.team_id].slash_command(BRAVO.admin, "account", channel_id=BRAVO.channel)
+    reply_to(app, BRAVO.admin, BRAVO.company)
+    assert {c.token for c in app.fake.calls() if c.method != "response_url"} <= {BRAVO.token}
+
 
 CHARLIE = Team("T0CHARLIE", "Charlie", "xoxb-charlie-first", "UCHARLIEADM", "UCHARLIEVIEW",
                "CCHARLIE", "Charlie Software Ltd", "GB")  # fmt: skip
