@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -60,12 +61,21 @@ class Deps:
             log.warning("Workspace %s has no installation: nothing is sent to it.", team_id)
             return make_slack_client(self.settings, token=None)
         if bot.bot_refresh_token and bot.bot_token_expires_at is not None:
-            refreshed = self._token_rotator().perform_bot_token_rotation(
-                bot=bot, minutes_before_expiration=TOKEN_REFRESH_MINUTES
-            )
-            if refreshed is not None:
-                self.installations.save_bot(refreshed)
-                bot = refreshed
+            try:
+                refreshed = self._token_rotator().perform_bot_token_rotation(
+                    bot=bot, minutes_before_expiration=TOKEN_REFRESH_MINUTES
+                )
+            except SlackTokenRotationError:
+                # Slack revokes a refresh token once used: another process that refreshed
+                # the same token a moment ago has saved the new one, so use that.
+                refreshed = self.installations.find_bot_for_team(team_id)
+                if refreshed is None or refreshed.bot_token == bot.bot_token:
+                    raise
+                log.info("Workspace %s: its token was refreshed by another process.", team_id)
+            else:
+                if refreshed is not None:
+                    self.installations.save_bot(refreshed)
+            bot = refreshed or bot
         return make_slack_client(self.settings, token=bot.bot_token)
 
     def slack_for_account(self, account_id: int) -> WebClient:

@@ -7,6 +7,7 @@ wrong workspace's token finds nobody and fails, as it would in Slack.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -22,11 +23,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from sqlalchemy import select
 
 from bot import jobs
 from bot.deps import Deps, build_deps
-from bot.installations import new_token_key
+from bot.installations import Installations, TokenSeal, new_token_key
 from bot.invoices import create_invoice
 from bot.pricing import quote_credits_for
 from bot.sandbox.slack_api import FakeSlack, RecordedCall
@@ -517,3 +519,37 @@ def wait_until_healthy(server: subprocess.Popen[bytes], base: str) -> None:
             continue
         assert health.status_code == 200
         return
+
+
+def test_a_token_another_process_just_refreshed_is_used(distributed: Distributed) -> None:
+    app = distributed
+    assert app.deps.installations is not None
+    stale = app.deps.installations.find_bot_for_team(CHARLIE.team_id)
+    assert stale is not None
+    # Another process refreshes first, and Slack revokes the refresh token `stale` holds.
+    other = app.deps.slack_for(CHARLIE.team_id)
+    assert other.token != stale.bot_token
+
+    class ReadBeforeTheOtherProcessSaved(Installations):
+        """This process's first read happened just before the other process saved."""
+
+        reads = 0
+
+        def find_bot_for_team(self, team_id: str) -> Bot | None:
+            self.reads += 1
+            return stale if self.reads == 1 else super().find_bot_for_team(team_id)
+
+    key = app.deps.settings.SLACK_TOKEN_KEY
+    assert key is not None
+    racing = dataclasses.replace(
+        app.deps,
+        installations=ReadBeforeTheOtherProcessSaved(
+            client_id=CLIENT_ID, engine=app.deps.engine, seal=TokenSeal(key.get_secret_value())
+        ),
+    )
+    app.fake.clear()
+    client = racing.slack_for(CHARLIE.team_id)
+    [refused] = app.fake.calls("oauth.v2.access")
+    assert refused.response["error"] == "invalid_refresh_token"
+    assert client.token == other.token  # the token the other process saved
+    assert client.auth_test()["ok"] is True
