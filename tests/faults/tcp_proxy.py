@@ -4,6 +4,8 @@ It forwards bytes both ways until told otherwise:
 
 - `cut()`: every open connection is reset and new ones are accepted and reset at once, as when
   the peer's host goes down; `restore()` forwards again. The app is never touched.
+- `stall()`: connections stay open and nothing is forwarded either way (the peer is silent);
+  `restore()` delivers what waited, in order, as a healed network would.
 - `hold(prefix, forward_request=...)`: the next request whose first bytes start with `prefix`
   (an HTTP request line such as `b"POST /v1/payment_intents "`) is held. With
   `forward_request=True` the request reaches the peer and its answer is withheld (the peer acted,
@@ -84,7 +86,8 @@ class TcpProxy:
             _reset(sock)
 
     def stall(self) -> None:
-        """Forward nothing more, either way, and answer nobody: a peer that went silent."""
+        """Forward nothing until `restore()`, which delivers what waited, in order: a network
+        that goes silent (connections open, nothing answered) and then heals."""
         with self._lock:
             self._stalled = True
 
@@ -171,35 +174,51 @@ class TcpProxy:
             _reset(upstream)
 
     def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
-        caught: Hold | None = None
+        caught: list[Hold] = []  # the hold this connection's request fell into, if any
+        delayed: list[tuple[socket.socket, bytes]] = []  # read while stalled, in order
         while True:
             with self._lock:
                 if self._closing:
                     return
+                stalled = self._stalled
             try:
+                if delayed and not stalled:  # the link is back: what waited goes first
+                    for source, data in delayed:
+                        self._forward(source, data, client, upstream, caught)
+                    delayed.clear()
                 readable, _, _ = select.select([client, upstream], [], [], _POLL_SECONDS)
                 for source in readable:
                     data = source.recv(_CHUNK)
                     if not data:
                         return
-                    with self._lock:
-                        stalled = self._stalled
                     if stalled:
-                        continue  # swallowed both ways
-                    if source is client:
-                        caught = caught or self._catch(data)
-                        if caught is not None:
-                            caught.request.extend(data)
-                            if not caught.forward_request:
-                                continue  # swallowed: the peer never sees it
-                        upstream.sendall(data)
+                        delayed.append((source, data))
                     else:
-                        if caught is not None:
-                            caught.answered.set()
-                            continue  # withheld: the client never hears
-                        client.sendall(data)
+                        self._forward(source, data, client, upstream, caught)
             except (OSError, ValueError):
                 return  # reset by `cut()`, or the other side went away
+
+    def _forward(
+        self,
+        source: socket.socket,
+        data: bytes,
+        client: socket.socket,
+        upstream: socket.socket,
+        caught: list[Hold],
+    ) -> None:
+        if source is client:
+            if not caught and (hold := self._catch(data)) is not None:
+                caught.append(hold)
+            if caught:
+                caught[0].request.extend(data)
+                if not caught[0].forward_request:
+                    return  # swallowed: the peer never sees it
+            upstream.sendall(data)
+        else:
+            if caught:
+                caught[0].answered.set()
+                return  # withheld: the client never hears
+            client.sendall(data)
 
     def _catch(self, data: bytes) -> Hold | None:
         with self._lock:

@@ -9,6 +9,7 @@ applied exactly once and the person and the finance channel are told once.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.sandbox.slack_api import FakeSlack, RecordedCall
 from bot.sandbox.slack_requests import plain_text
 from bot.ui.ids import Act, Blk, Cb
 from bot.ui.payments import SUCCESS
+from bot.web import HEALTH_TIMEOUT_SECONDS
 from store.enums import InvoiceStatus, PaymentStatus
 from store.models import Invoice, Payment, ProcessedEvent
 from tests.faults.conftest import ServedApp, new_served_app, sender_for, wait_until
@@ -158,3 +160,46 @@ def test_database_cut_off_then_back_loses_nothing(
     (finance,) = harness.told("chat.postMessage", FINANCE_CHANNEL)
     assert "Payment received" in finance.params["text"]
     assert len(_answers(slack, ADMIN, SUCCESS)) == 1
+
+
+def test_a_silent_database_gets_503_in_bounded_time_and_work_resumes(
+    harness: PaymentsHarness, served: list[ServedApp], tmp_path: Path, faults_engine: Engine
+) -> None:
+    """A network partition: connections stay open and nothing answers, then it heals."""
+    slack = harness.slack
+    account_id = harness.make_account()
+    slack.clear()
+    database = make_url(faults_engine.url.render_as_string(hide_password=False))
+    with TcpProxy(database.host or "127.0.0.1", database.port or 5432) as proxy:
+        app = new_served_app(
+            served,
+            tmp_path,
+            database_url=database.set(port=proxy.port).render_as_string(hide_password=False),
+            stripe_base=harness.stripe_server.url,
+            slack=slack,
+        ).start()
+        assert _health(app) == (200, {"status": "ok", "database": "ok"})
+        with sender_for(app, slack, account_id) as sender:
+            proxy.stall()
+
+            # Health checks answer 503 within their bound, the first and the ones after it.
+            for _check in range(2):
+                started = time.monotonic()
+                assert _health(app) == (503, {"status": "unavailable", "database": "unreachable"})
+                assert time.monotonic() - started < HEALTH_TIMEOUT_SECONDS + 1.5
+            # Slack still gets its acknowledgement in time; the answer waits for the database.
+            started = time.monotonic()
+            assert sender.slash_command(ADMIN, "", channel_id=PORTAL_CHANNEL).status_code == 200
+            assert time.monotonic() - started < 3  # Slack's deadline for an ack
+            time.sleep(0.5)
+            assert slack.calls("response_url") == []
+
+            proxy.restore()
+
+            # The partition heals: the waiting command is answered, health comes back.
+            menu = slack.wait_for(
+                "response_url", lambda c: "Purchase credits" in text_of(c.params), timeout=10
+            )
+            assert UNREACHABLE not in text_of(menu.params)
+            wait_until(lambda: _health(app)[0] == 200, 10, "/healthz to answer 200")
+    assert proxy.alive_threads == 0
