@@ -9,7 +9,10 @@ process's CPU time, so that other work on a shared machine does not count, with 
 beside them (the same on an idle machine).
 
 Target (docs/adr/0005-invoice-pdfs.md): the 20-line invoice under 20 ms median and within 1.5x
-of the bare table. The first render of a process registers the fonts and is timed on its own.
+of the bare table. The bare table in the invoice's font embeds that font the same way the
+invoice does (the same registered font, so the same cached glyph subset and compressed font
+streams), so the ratio to it is the invoice's own cost: its header, styles, totals, footer and
+second (bold) face. The first render of a process registers the fonts and is timed on its own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 import reportlab
 from reportlab.lib.pagesizes import A4
@@ -166,9 +170,9 @@ def main() -> None:
         data = render_invoice(doc, SUPPLIER)
         samples = timed(
             {
-                "invoice": lambda doc=doc: render_invoice(doc, SUPPLIER),
-                "bare table": lambda doc=doc: bare_table(doc),
-                "bare table, our font": lambda doc=doc: bare_table(doc, font=FONT),
+                "invoice": partial(render_invoice, doc, SUPPLIER),
+                "bare table": partial(bare_table, doc),
+                "bare table, our font": partial(bare_table, doc, font=FONT),
             },
             rounds,
         )
@@ -194,7 +198,9 @@ def main() -> None:
                 f"20-line invoice: {ours:.1f} ms median "
                 f"({'meets' if ours < TARGET_MS else 'misses'} the {TARGET_MS:.0f} ms target), "
                 f"{ours / bare_font:.2f}x the bare table in the same embedded font and "
-                f"{ours / bare:.2f}x the bare table in Helvetica (target {TARGET_RATIO}x)"
+                f"{ours / bare:.2f}x the bare table in Helvetica (target {TARGET_RATIO}x: "
+                f"{'met' if ours / bare_font <= TARGET_RATIO else 'missed'} and "
+                f"{'met' if ours / bare <= TARGET_RATIO else 'missed'})"
             )
     print("\n".join(verdicts))
     print("SUMMARY " + "; ".join(verdicts))  # the line benchmarks/run_all.py tabulates

@@ -159,6 +159,10 @@ class Intent:
     error_code: str | None = None  # last_payment_error / last_setup_error
     decline_code: str | None = None
     error_message: str | None = None
+    # The card a PaymentIntent charged (or tries to), when Stripe sends its payment method
+    # expanded: the charge and the read-back ask for it.
+    card_brand: str | None = None
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +411,7 @@ class StripeGateway:
                         "confirm": True,
                         "off_session": True,
                         "metadata": dict(metadata),
+                        "expand": ["payment_method"],  # the card charged, for the records
                     }
                 )
                 intent = self._client.v1.payment_intents.create(
@@ -454,7 +459,9 @@ class StripeGateway:
         if not _INTENT_ID.fullmatch(payment_intent_id) or not payment_intent_id.startswith("pi_"):
             raise StripeRejected("not a PaymentIntent id", status=404, code="resource_missing")
         with _translated():
-            intent = self._client.v1.payment_intents.retrieve(payment_intent_id)
+            intent = self._client.v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["payment_method"]}
+            )
         return self._payment_intent(intent)
 
     def cancel_payment_intent(self, payment_intent_id: str) -> Intent:
@@ -550,6 +557,9 @@ class StripeGateway:
     def _payment_intent(intent: stripe.PaymentIntent) -> Intent:
         code, decline_code, message = _error_fields(_field(intent, "last_payment_error"))
         currency = _field(intent, "currency")
+        # An expanded payment method carries its card; an id alone (not expanded) does not.
+        card = _plain(_field(_field(intent, "payment_method"), "card"))
+        brand, last4 = card.get("brand"), card.get("last4")
         return Intent(
             id=intent.id,
             kind="payment",
@@ -563,6 +573,8 @@ class StripeGateway:
             error_code=code,
             decline_code=decline_code,
             error_message=message,
+            card_brand=brand if isinstance(brand, str) else None,
+            card_last4=last4 if isinstance(last4, str) else None,
         )
 
     @staticmethod

@@ -1329,6 +1329,8 @@ def _succeed(
     transition_payment(payment, PaymentStatus.SUCCEEDED)
     payment.failure_code = payment.failure_reason = None
     payment.updated_at = now
+    if intent.card_last4:  # the card charged, as the invoice PDF names it
+        payment.card_brand, payment.card_last4 = intent.card_brand, intent.card_last4
     actor = payment.requested_by or "stripe"
     for invoice in covered:
         invoices.mark_paid(session=session, invoice=invoice, now=now, actor=actor)

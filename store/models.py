@@ -291,6 +291,10 @@ class Payment(Base):
     # Who pressed Pay Now and where, so a payment settled later (webhook, reconcile) is told.
     requested_by: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # The card charged (Stripe's brand, like "visa", and last four digits), recorded when the
+    # payment succeeds: the invoice PDF names it even after the account's card changes.
+    card_brand: Mapped[str | None] = mapped_column(String(32))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
 
     invoices: Mapped[list[Invoice]] = relationship(secondary="payment_invoices")
 

@@ -4,6 +4,7 @@ wording of dates, quantities and rates, and a deterministic build (docs/adr/0005
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import threading
@@ -103,15 +104,16 @@ def register_fonts() -> frozenset[int]:
 
 
 def _reuse_subsets(font: TTFont) -> None:
-    """Make `font` cut each glyph subset once, and compress each of its streams once.
+    """Make `font` cut each glyph subset once, and compress its streams and format its widths
+    once.
 
     A subset (the glyphs one PDF uses, always with printable ASCII) is a pure function of the
-    font file and the glyph list, and nearly every invoice uses the same few; cutting one, and
-    then compressing it into the PDF, are the costliest steps of embedding a font
-    (benchmarks/pdf.py). The compressed bytes are what zlib makes of the same input every
-    time, so reusing them changes no output byte. reportlab's subsetter also moves a shared
-    read cursor through the font file, so two renders in different threads must not cut at
-    the same time: the lock serialises them.
+    font file and the glyph list, and nearly every invoice uses the same few; cutting one,
+    compressing it and its ToUnicode map into the PDF and writing out its widths are the
+    costliest steps of embedding a font (benchmarks/pdf.py). zlib and reportlab make the same
+    bytes of the same input every time, so reusing them changes no output byte. reportlab's
+    subsetter also moves a shared read cursor through the font file, so two renders in
+    different threads must not cut at the same time: the lock serialises them.
     """
     cut = font.face.makeSubset
     lock = threading.Lock()
@@ -128,14 +130,34 @@ def _reuse_subsets(font: TTFont) -> None:
 
     add_objects = font.addObjects
 
-    def add_objects_compressed_once(doc: PDFDocument) -> None:
+    def add_objects_made_once(doc: PDFDocument) -> None:
         add_objects(doc)  # the subsets' font files, ToUnicode maps and font dictionaries
         for name, obj in doc.idToObject.items():
             if name.startswith(_EMBEDDED_STREAMS) and obj.filters == [pdfdoc.PDFZCompress]:
                 obj.filters = [_FLATE_ONCE]
+        for subset in doc.idToObject["BasicFonts"].dict.values():
+            widths = getattr(subset, "Widths", None)
+            if isinstance(widths, pdfdoc.PDFArray):  # a TrueType subset's glyph widths
+                subset.Widths = _formatted_once(widths, doc)
 
     font.face.makeSubset = make_subset
-    font.addObjects = add_objects_compressed_once
+    font.addObjects = add_objects_made_once
+
+
+_formatted: dict[tuple[object, ...], bytes] = {}
+
+
+def _formatted_once(array: pdfdoc.PDFArray, doc: PDFDocument) -> bytes:
+    """`array` as it is written into the PDF (reportlab writes bytes as they are): a subset's
+    widths are a hundred-odd numbers, each formatted on its own, in nearly every document."""
+    key = tuple(array.sequence)
+    found = _formatted.get(key)
+    if found is None:
+        found = array.format(doc)
+        if len(_formatted) >= 4 * _SUBSETS_KEPT:
+            _formatted.clear()
+        _formatted[key] = found
+    return found
 
 
 # reportlab's names for the streams it embeds for a font subset: its file and ToUnicode map.
@@ -168,11 +190,16 @@ def covers(text: str) -> bool:
     return all(ord(ch) in drawable or ch.isspace() for ch in text)
 
 
+@functools.cache
+def _draws_printable_ascii(drawable: frozenset[int]) -> bool:
+    return drawable >= _PRINTABLE_ASCII  # asked once, not for every text
+
+
 def printable(text: str) -> str:
     """`text` with each character the fonts cannot draw replaced by its unaccented base letter
     (ő → o), or by "?" when it has none, so no glyph ever renders as an empty box."""
     drawable = register_fonts()
-    if text.isascii() and text.isprintable() and drawable >= _PRINTABLE_ASCII:
+    if text.isascii() and text.isprintable() and _draws_printable_ascii(drawable):
         return text  # the common case, checked in C
     out = []
     for ch in text:
@@ -199,15 +226,20 @@ def wrap(text: str, width: float, font: str, size: float) -> str:
     if "\n" not in text and stringWidth(text, font, size) <= width:
         return text  # fits on one line: one measurement instead of one per word
     lines: list[str] = []
-    for words in simpleSplit(text, font, size, width):
-        rest = words
-        while stringWidth(rest, font, size) > width and len(rest) > 1:
-            cut = len(rest) - 1
-            while cut > 1 and stringWidth(rest[:cut], font, size) > width:
-                cut -= 1
-            lines.append(rest[:cut])
-            rest = rest[cut:]
-        lines.append(rest)
+    for paragraph in text.split("\n"):
+        words_only = paragraph and paragraph == " ".join(paragraph.split())
+        if words_only and stringWidth(paragraph, font, size) <= width:
+            lines.append(paragraph)  # fits: what splitting it at its words would give
+            continue
+        for words in simpleSplit(paragraph, font, size, width):
+            rest = words
+            while stringWidth(rest, font, size) > width and len(rest) > 1:
+                cut = len(rest) - 1
+                while cut > 1 and stringWidth(rest[:cut], font, size) > width:
+                    cut -= 1
+                lines.append(rest[:cut])
+                rest = rest[cut:]
+            lines.append(rest)
     return "\n".join(lines)
 
 
@@ -249,19 +281,21 @@ class TextStack(Flowable):  # type: ignore[misc]  # reportlab is untyped
         return self.width, self.height
 
     def draw(self) -> None:
-        text = self.canv.beginText()  # one text object for every line: a third of the cost
-        top = self.height
+        # One text object for every line (a third of the cost of a drawString each); each
+        # `textLine` moves down by the leading, so a left-aligned run is placed once.
+        text = self.canv.beginText()
+        top, color = self.height, None
         for line, texts in self._runs:
             text.setFont(line.font, line.size, line.leading)
-            text.setFillColor(line.color)
-            for n, words in enumerate(texts):
-                baseline = top - line.size - n * line.leading
+            if line.color != color:
+                text.setFillColor(line.color)
+                color = line.color
+            text.setTextOrigin(0, top - line.size)
+            for words in texts:
                 if self.hAlign == "RIGHT":
                     x = self.width - stringWidth(words, line.font, line.size)
-                else:
-                    x = 0
-                text.setTextOrigin(x, baseline)
-                text.textOut(words)
+                    text.setTextOrigin(x, text.getY())
+                text.textLine(words)
             top -= len(texts) * line.leading + line.space_after
         self.canv.drawText(text)
 
@@ -286,14 +320,14 @@ class Pairs(Flowable):  # type: ignore[misc]  # reportlab is untyped
     def draw(self) -> None:
         text = self.canv.beginText()
         text.setFont(FONT, 9, 12)
-        for n, (label, value) in enumerate(self._rows):
+        for n, (label, value) in enumerate(self._rows):  # read (and extracted) row by row
             baseline = self.height - (n + 1) * self.ROW + 4
             text.setFillColor(MUTED)
             text.setTextOrigin(0, baseline)
-            text.textOut(label)
+            text.textLine(label)
             text.setFillColor(INK)
             text.setTextOrigin(self.width - stringWidth(value, FONT, 9), baseline)
-            text.textOut(value)
+            text.textLine(value)
         self.canv.drawText(text)
 
 
@@ -339,9 +373,9 @@ class Totals(Flowable):  # type: ignore[misc]  # reportlab is untyped
             baseline = top + self.PAD + 0.2 * size  # the line's leading less its font size
             text.setFont(font, size, 1.2 * size)
             text.setTextOrigin(INSET, baseline)
-            text.textOut(label)
+            text.textLine(label)
             text.setTextOrigin(self.width - stringWidth(amount, font, size), baseline)
-            text.textOut(amount)
+            text.textLine(amount)
         canvas.drawText(text)
         canvas.saveState()
         canvas.setStrokeColor(INK)
@@ -353,11 +387,12 @@ class Totals(Flowable):  # type: ignore[misc]  # reportlab is untyped
 
 
 class Column(Flowable):  # type: ignore[misc]  # reportlab is untyped
-    """Flowables one under another, `gaps` points apart, kept together on one page.
+    """Flowables one under another, kept together on one page; a number among them is a gap
+    of that many points.
 
     Lighter than platypus' `KeepTogether`, for a few small blocks (the invoice's heading, its
-    totals): one flowable for the frame to place. Only a column taller than a whole frame is
-    split, back into its parts.
+    totals): one flowable for the frame to place, moved to the next page whole when it does
+    not fit. Only a column taller than a whole frame is split, back into its parts.
     """
 
     def __init__(self, parts: Sequence[Flowable | float]) -> None:
@@ -377,9 +412,7 @@ class Column(Flowable):  # type: ignore[misc]  # reportlab is untyped
         self.wrap(available_width, available_height)
         if self.height <= FRAME_HEIGHT:
             return []  # it fits on a fresh page: moved there whole
-        return [
-            Spacer(1, part) if isinstance(part, float | int) else part for part in self._parts
-        ]
+        return [Spacer(1, part) if isinstance(part, float | int) else part for part in self._parts]
 
     def draw(self) -> None:
         top = self.height

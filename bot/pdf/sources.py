@@ -88,16 +88,18 @@ def _payment_state(
     on = _local_date(paid_at, tz)
     if payment is None:
         return Paid(on=on)  # marked paid without a card payment: no card to name
-    # Payments do not keep the card's brand and last four; the account's card on file is the
-    # one charged unless the payment records a different payment method.
-    same_card = (
-        payment.stripe_payment_method_id is None
-        or account.card_payment_method_id is None
-        or payment.stripe_payment_method_id == account.card_payment_method_id
-    )
-    if not same_card:
-        return Paid(on=on)
-    return Paid(on=on, card_brand=account.card_brand, card_last4=account.card_last4)
+    if payment.card_last4:
+        return Paid(on=on, card_brand=payment.card_brand, card_last4=payment.card_last4)
+    # Recorded before payments kept the card they charged (migration 0007), or Stripe did not
+    # say. A payment method's card never changes, so the account's card on file is the card
+    # charged exactly when it is the payment method the payment used; else no card is named,
+    # rather than a card that may not be the one charged.
+    if (
+        payment.stripe_payment_method_id is not None
+        and payment.stripe_payment_method_id == account.card_payment_method_id
+    ):
+        return Paid(on=on, card_brand=account.card_brand, card_last4=account.card_last4)
+    return Paid(on=on)
 
 
 def invoice_document(

@@ -100,6 +100,8 @@ def test_off_session_charges_succeed_decline_or_ask_for_the_customer(
             assert intent.metadata["payment_id"] == number[-4:]
             outcomes[number] = (intent.status, None, intent.id)
     assert outcomes[VISA][0] == "succeeded"
+    charged = gateway.retrieve_payment_intent(outcomes[VISA][2])
+    assert (charged.card_brand, charged.card_last4) == ("visa", "4242")  # the card charged
     assert outcomes[NEEDS_AUTH][0] == "requires_action"  # localstripe's off-session SCA
     status, code, declined_intent = outcomes[DECLINES]
     assert (status, code) == ("declined", "card_declined")

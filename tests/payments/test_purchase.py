@@ -7,16 +7,23 @@ Slack Web API, which records what people would see.
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import credits
 from bot.errors import InvalidTransition
+from bot.invoice_files import invoice_for_pdf
+from bot.invoices import LONDON
 from bot.payment_notifier import notify_payment
+from bot.pdf import Supplier, render_invoice
 from bot.sandbox.slack_api import RecordedCall
 from bot.ui.payments import SUCCESS
 from store.enums import InvoiceStatus, LinkPurpose, PaymentStatus
-from store.models import Invoice, OneTimeLink, Payment
+from store.models import Account, Invoice, OneTimeLink, Payment
 from tests.payments.conftest import (
     ADMIN,
     DECLINES,
@@ -105,6 +112,36 @@ def test_paying_selected_invoices_is_one_charge(app: PaymentsHarness) -> None:
     notify_payment(app.deps.slack, outcome)
     (direct,) = app.told("chat.postMessage", FINANCE)  # no channel: a direct message
     assert SUCCESS in direct.params["text"]
+
+
+def test_the_invoice_pdf_names_the_card_charged_after_the_card_changes(
+    app: PaymentsHarness,
+) -> None:
+    account_id = app.make_account()
+    app.save_card(account_id, VISA)
+    invoice_id = app.service_invoice(account_id)
+    outcome = app.payments.pay_invoices(
+        account_id=account_id, invoice_ids=[invoice_id], user_id=FINANCE, channel_id=None
+    )
+    assert outcome.status is PaymentStatus.SUCCEEDED
+    (payment,) = app.payment_rows()
+    assert (payment.card_brand, payment.card_last4) == ("visa", "4242")
+
+    app.save_card(account_id, "5555555555554444")  # the card on file becomes a Mastercard
+    assert app.account(account_id).card_last4 == "4444"
+
+    def pdf_text(session: Session) -> str:
+        account = session.get_one(Account, account_id)
+        document = invoice_for_pdf(
+            session=session, account=account, invoice_id=invoice_id, tz=LONDON
+        )
+        supplier = Supplier("Example Cloud Software Ltd", ("London",), "GB123456789", "01234567")
+        (page,) = PdfReader(io.BytesIO(render_invoice(document, supplier))).pages
+        return " ".join(page.extract_text().split())
+
+    text = app.read(pdf_text)
+    assert "by Visa •••• 4242" in text
+    assert "4444" not in text
 
 
 def test_a_declined_card_leaves_the_invoice_open_and_says_why(app: PaymentsHarness) -> None:
@@ -234,6 +271,8 @@ def test_with_no_card_on_file_the_payment_page_takes_one(app: PaymentsHarness) -
     assert done is not None
     assert (done.status, done.settled_now) == (PaymentStatus.SUCCEEDED, True)
     assert app.invoice(invoice_id).status is InvoiceStatus.PAID
+    # The card typed into the page is the one the payment records (no card is on file).
+    assert [(p.card_brand, p.card_last4) for p in app.payment_rows()] == [("visa", "4242")]
 
 
 def test_a_repeated_pay_now_after_success_charges_nothing(app: PaymentsHarness) -> None:

@@ -76,8 +76,17 @@ def invoice_for(
     )
 
 
-def pay_by_card(session: Session, account: Account, invoices: list[Invoice], at: datetime) -> None:
-    """What a succeeded card payment leaves in the store: the payment row and paid invoices."""
+def pay_by_card(
+    session: Session,
+    account: Account,
+    invoices: list[Invoice],
+    at: datetime,
+    *,
+    card: tuple[str, str] | None = ("visa", "4242"),
+) -> None:
+    """What a succeeded card payment leaves in the store: the payment row, with the card it
+    charged (None: a payment recorded before payments kept it), and paid invoices."""
+    brand, last4 = card if card is not None else (None, None)
     session.add(
         Payment(
             account_id=account.id,
@@ -88,6 +97,8 @@ def pay_by_card(session: Session, account: Account, invoices: list[Invoice], at:
             stripe_payment_intent_id=f"pi_{invoices[0].id}",
             stripe_payment_method_id=account.card_payment_method_id,
             status=PaymentStatus.SUCCEEDED,
+            card_brand=brand,
+            card_last4=last4,
             created_at=at,
             updated_at=at,
             invoices=invoices,
@@ -189,6 +200,52 @@ def test_a_paid_invoice_names_the_card_and_the_day(session: Session) -> None:
     assert "Paid on 24 Nov 2026 by Visa •••• 4242" in text
     assert "Due by" not in text
     assert "500 credits 500 credits £0.80 20% £400.00" in text
+
+
+def test_a_paid_invoice_names_the_card_charged_after_the_card_on_file_changes(
+    session: Session,
+) -> None:
+    account = make_account(session, now=NOW)
+    account.card_brand, account.card_last4 = "mastercard", "4444"
+    account.card_payment_method_id = "pm_card_mastercard"
+    invoice = invoice_for(
+        session, account, [credits(session, account, 100)], kind=InvoiceKind.CREDITS
+    )
+    pay_by_card(session, account, [invoice], NOW, card=("mastercard", "4444"))
+    # The customer then replaces the card on file with a Visa.
+    account.card_brand, account.card_last4 = "visa", "4242"
+    account.card_payment_method_id = "pm_card_visa"
+    session.flush()
+    [text] = rendered(session, invoice, account)
+
+    assert "Paid on 24 Nov 2026 by Mastercard •••• 4444" in text
+    assert "Visa" not in text
+    assert "4242" not in text
+
+
+def test_a_payment_from_before_cards_were_kept_names_its_card_only_if_still_on_file(
+    session: Session,
+) -> None:
+    account = make_account(session, now=NOW)
+    account.card_brand, account.card_last4 = "visa", "4242"
+    account.card_payment_method_id = "pm_card_visa"
+    kept, replaced = (
+        invoice_for(session, account, [credits(session, account, n)], kind=InvoiceKind.CREDITS)
+        for n in (100, 200)
+    )
+    pay_by_card(session, account, [kept], NOW, card=None)
+    account.card_payment_method_id = "pm_card_visa_2"  # a new card: another payment method
+    pay_by_card(session, account, [replaced], NOW, card=None)
+    account.card_payment_method_id = "pm_card_visa"
+    session.flush()
+
+    # The payment's own payment method is still the card on file: that card was charged.
+    [text] = rendered(session, kept, account)
+    assert "Paid on 24 Nov 2026 by Visa •••• 4242" in text
+    # Another payment method was charged, whose card is no longer known: none is named.
+    [text] = rendered(session, replaced, account)
+    assert "Paid on 24 Nov 2026 Description" in text  # the banner, then the lines' header
+    assert "4242" not in text
 
 
 def test_an_unpaid_credits_invoice_is_due_the_day_it_is_issued(session: Session) -> None:
