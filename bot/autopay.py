@@ -273,7 +273,8 @@ def _record(deps: Deps, invoice_id: int, attempt: int, outcome: PaymentOutcome) 
         )
         due_date, account_id = invoice.due_date, invoice.account_id
     if status is AutopayStatus.SUCCEEDED:
-        notify_payment(deps.slack_for_account(outcome.account_id), outcome, tell_person=False)  # "Payment received ... by autopay"
+        # "Payment received ... by autopay", in the account's finance channel
+        notify_payment(deps.slack_for_account(account_id), outcome, tell_person=False)
     elif status is AutopayStatus.FAILED:
         reason = outcome.reason or "The card was declined."
         following = next_try(due_date, attempt)

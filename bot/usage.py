@@ -370,7 +370,8 @@ def top_up(deps: Deps, *, crossing_id: int) -> PaymentStatus | None:
         crossing.handled_at = deps.clock()
         crossing.invoice_id = outcome.invoice_ids[0] if outcome.invoice_ids else None
         crossing.note = f"payment {outcome.payment_id}: {outcome.status.value}"
-    notify_payment(deps.slack_for_account(outcome.account_id), outcome, tell_person=False)  # its finance notice, if any
+    # Its finance notice, if any.
+    notify_payment(deps.slack_for_account(account_id), outcome, tell_person=False)
     if outcome.status is PaymentStatus.REQUIRES_ACTION:
         _tell_top_up_problem(
             deps,
