@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, make_response, render_template, request
@@ -32,7 +32,7 @@ from bot.settings import Settings
 from bot.ui import common
 from bot.ui.ids import PORTAL_COMMAND, Act
 from bot.users import role_of
-from store.db import transaction
+from store.db import transaction, unreachable
 from store.enums import LinkPurpose
 from store.models import Account, OneTimeLink, PasswordCredential
 
@@ -569,24 +569,53 @@ def blueprint(
             links.LinkInvalid().message, title="This link can't be used", status=404
         )
 
+    handle_page_errors(
+        bp,
+        pages.problem,
+        what="Secure page",
+        too_large="That was more than this form takes.",
+        retry="Try again in a minute.",
+        failed="Something went wrong on our side and nothing was changed. Try again in a minute.",
+    )
+
+    return bp
+
+
+class ProblemPage(Protocol):
+    def __call__(
+        self, message: str, *, title: str, status: int, reference: str | None = None
+    ) -> Response: ...
+
+
+def handle_page_errors(
+    bp: Blueprint, problem: ProblemPage, *, what: str, too_large: str, retry: str, failed: str
+) -> None:
+    """The secure pages' one error policy: a page that says what happened, never a traceback.
+
+    A database outage is a 503 with `Retry-After` and "try again"; anything unexpected is
+    logged with a reference the page shows.
+    """
+
     @bp.errorhandler(Exception)
     def _error(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             status = error.code or 500
-            message = {
-                405: "This page can't be used that way.",
-                413: "That was more than this form takes.",
-            }.get(status, "That request could not be handled. Reload the page and try again.")
-            return pages.problem(message, title="Something went wrong", status=status)
+            message = {405: "This page can't be used that way.", 413: too_large}.get(
+                status, "That request could not be handled. Reload the page and try again."
+            )
+            return problem(message, title="Something went wrong", status=status)
         if isinstance(error, UserFacingError):
-            return pages.problem(error.message, title="Something went wrong", status=400)
+            return problem(error.message, title="Something went wrong", status=400)
         reference = secrets.token_hex(4)
-        log.exception("Secure page failed (reference %s)", reference, exc_info=error)
-        return pages.problem(
-            "Something went wrong on our side and nothing was changed. Try again in a minute.",
-            title="Something went wrong",
-            status=500,
-            reference=reference,
-        )
-
-    return bp
+        if unreachable(error):
+            log.warning("%s: database unavailable (reference %s)", what, reference)
+            response = problem(
+                f"We can't reach our records right now. {retry}",
+                title="Please try again",
+                status=503,
+                reference=reference,
+            )
+            response.headers["Retry-After"] = "60"
+            return response
+        log.exception("%s failed (reference %s)", what, reference, exc_info=error)
+        return problem(failed, title="Something went wrong", status=500, reference=reference)

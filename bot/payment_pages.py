@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request
-from werkzeug.exceptions import HTTPException
 
 from bot import links, rate_limit
 from bot.deps import Deps
-from bot.errors import PermissionDenied, UserFacingError
+from bot.errors import PermissionDenied
 from bot.gateway import StripeUnavailable
-from bot.pages import CSRF_FIELD, is_https, security_headers
+from bot.pages import CSRF_FIELD, handle_page_errors, is_https, security_headers
 from bot.payment_notifier import card_deliveries, payment_deliveries, send
 from bot.payments import Payments, PaymentUnavailable
 from bot.roles import Action
@@ -136,14 +135,20 @@ class PaymentPages:
         return response
 
     def problem(
-        self, message: str, *, title: str, status: int, company: str | None = None
+        self,
+        message: str,
+        *,
+        title: str,
+        status: int,
+        company: str | None = None,
+        reference: str | None = None,
     ) -> Response:
         return self.render(
             "secure/problem.html",
             title=title,
             status=status,
             message=message,
-            reference=None,
+            reference=reference,
             company=company,
         )
 
@@ -404,27 +409,14 @@ def blueprint(
         except _Stop as stop:
             return stop.response
 
-    @bp.errorhandler(Exception)
-    def _error(error: Exception) -> Response:
-        if isinstance(error, HTTPException):
-            status = error.code or 500
-            message = {
-                405: "This page can't be used that way.",
-                413: "That was more than this page sends.",
-            }.get(status, "That request could not be handled. Reload the page and try again.")
-            return pages.problem(message, title="Something went wrong", status=status)
-        if isinstance(error, UserFacingError):
-            return pages.problem(error.message, title="Something went wrong", status=400)
-        reference = secrets.token_hex(4)
-        log.exception("Payment page failed (reference %s)", reference, exc_info=error)
-        return pages.render(
-            "secure/problem.html",
-            title="Something went wrong",
-            status=500,
-            message="Something went wrong on our side. Try again in a minute: you will not be "
-            "charged twice.",
-            reference=reference,
-            company=None,
-        )
+    handle_page_errors(
+        bp,
+        pages.problem,
+        what="Payment page",
+        too_large="That was more than this page sends.",
+        retry="Try again in a minute: you will not be charged twice.",
+        failed="Something went wrong on our side. Try again in a minute: you will not be "
+        "charged twice.",
+    )
 
     return bp
