@@ -14,8 +14,8 @@ What a scrape of `/metrics` covers
   prometheus_client keeps every process's values in files there, `/metrics` adds them up over
   all workers, and `serve` empties the directory as it starts (`prepare_multiprocess_dir`).
   prometheus_client decides this when it is imported, so the variable must be in the
-  environment before the process starts. Without it a scrape sees only the worker that answered
-  it, and `serve` logs a warning saying so.
+  environment before the process starts (set it for `serve` only, not for the worker). Without
+  it a scrape sees only the worker that answered it, and `serve` logs a warning saying so.
 - **The worker** (`python -m bot worker`) runs the scheduled jobs, and through `reconcile` and
   autopay settles payments too. It has its own registry, which it serves on
   `WORKER_METRICS_PORT` (bound to `HOST`) when that is set; that listener has no token, so it

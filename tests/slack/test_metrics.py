@@ -6,9 +6,15 @@ what other tests did to the same app does not matter.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,7 +27,7 @@ from bot.metrics import COMMAND_WORDS, slack_labels
 from bot.payments import Payments, transition_payment
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_requests import SlackRequestSender
-from bot.scheduler import JOBS_BY_ID, JobRunner, JobSpec
+from bot.scheduler import JOBS_BY_ID, JobRunner, JobSpec, Worker
 from bot.server import BackgroundServer, build_web
 from bot.settings import Settings
 from bot.ui.ids import Act, Cb
@@ -43,6 +49,7 @@ from tests.slack.conftest import (
 )
 
 TOKEN = "metrics-scrape-token-for-the-tests"
+ROOT = Path(__file__).parents[2]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -260,6 +267,29 @@ def test_job_runs_and_failures_are_counted_by_job(metered: Portal) -> None:
     assert moved(before, after, durations, job="tidy-up-broken") == 1
 
 
+def test_the_worker_serves_its_job_metrics_on_its_own_port(metered: Portal) -> None:
+    port = free_port()
+    settings = metered.deps.settings.model_copy(update={"WORKER_METRICS_PORT": port})
+    deps = replace(metered.deps, settings=settings)
+    worker = Worker.create(deps, blocking=False)
+    worker.start()
+    try:
+        metered.clock.now = NOW + timedelta(days=5)
+        assert worker.runner.run("tidy-up").ran
+        response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert response.status_code == 200
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+        assert value(samples, "portal_job_runs_total", job="tidy-up", outcome="succeeded") == 1
+    finally:
+        worker.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
 # -- Payments -----------------------------------------------------------------------------------
 
 
@@ -352,6 +382,69 @@ def test_a_payment_move_that_rolls_back_is_not_counted(paying: pay.PaymentsHarne
         move_then_fail()
     after = scrape(paying.url)
     assert moved(before, after, "portal_payments_total", outcome="succeeded") == 0
+
+
+# -- Several gunicorn workers ---------------------------------------------------------------------
+
+
+def test_under_gunicorn_with_two_workers_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    """`serve --workers 2` with PROMETHEUS_MULTIPROC_DIR: each scrape counts both workers."""
+    port = free_port()
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    (multiproc / "counter_99999.db").write_bytes(b"left by an earlier run")  # emptied at start
+    with FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID) as fake:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "STRIPE_API_KEY": "sk_test_unused",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_unused",
+            "STRIPE_WEBHOOK_SECRET": "whsec_unused",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+            "METRICS_TOKEN": TOKEN,
+            "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--workers", "2", "--threads", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    requests.get(f"{base}/healthz", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    assert server.poll() is None, "serve exited"
+                    assert time.monotonic() < deadline, "gunicorn did not start within 30 s"
+                    time.sleep(0.1)
+            # New connections each time, so both workers answer some of them.
+            for _ in range(40):
+                assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+            with SlackRequestSender(f"{base}/slack/events", SIGNING_SECRET, fake=fake) as sender:
+                for _ in range(6):
+                    assert sender.slash_command(ADMIN, "help").status_code == 200
+            workers = {path.name.rsplit("_", 1)[1] for path in multiproc.glob("counter_*.db")}
+            assert "99999.db" not in workers
+            assert len(workers) == 2  # both workers counted something
+            for _ in range(4):  # whichever worker answers the scrape, the totals are the same
+                samples = scrape(base)
+                healthz = {"method": "GET", "route": "/healthz", "status": "200"}
+                assert value(samples, "portal_http_requests_total", **healthz) == 41
+                help_command = {"kind": "command", "action": "help", "status": "200"}
+                assert value(samples, "portal_slack_requests_total", **help_command) == 6
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=15)
 
 
 # -- Labels from hostile bodies -------------------------------------------------------------------
