@@ -41,7 +41,12 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKS_ESCAPED)
+
+
+# Characters that end a line for some readers (Python's `splitlines`, log shippers) although
+# JSON allows them raw inside a string: escaped, so one record is always one line.
+_LINE_BREAKS_ESCAPED = {code: f"\\u{code:04x}" for code in (0x85, 0x2028, 0x2029)}
 
 
 def configure_logging(level: str = "INFO") -> None:

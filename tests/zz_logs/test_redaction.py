@@ -72,3 +72,12 @@ def test_a_traceback_is_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
 def test_ordinary_text_is_left_alone() -> None:
     text = "Invoice INV-000123 for £108.00 paid by UADMIN at 10:30"
     assert redact(text) == text
+
+
+def test_one_record_is_always_one_line() -> None:
+    # JSON allows these raw inside a string, but line-based readers split on them.
+    message = "company: Acme\u2028Ltd\u2029 next\x85line"
+    record = logging.LogRecord("bot", logging.INFO, __file__, 1, message, None, None)
+    line = JsonFormatter().format(record)
+    assert line.splitlines() == [line]
+    assert json.loads(line)["message"] == message
