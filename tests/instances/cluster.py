@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,7 +124,7 @@ class Cluster:
     signing_secret: str
     bot_token: str
     usage_token: str
-    worker_lead: float = 25.0  # seconds from starting the workers to their jobs' fire time
+    worker_lead: float = 20.0  # seconds from starting the workers to their jobs' fire time
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="instances-")))
     database_url: str = ""
     stripe: LocalStripe | None = None
@@ -139,8 +140,12 @@ class Cluster:
 
     def create_database(self) -> str:
         self._database = f"instances_{secrets.token_hex(4)}"
-        with self._admin().connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{self._database}"')
+        admin = self._admin()
+        try:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{self._database}"')
+        finally:
+            admin.dispose()
         url = make_url(self.postgres_url).set(database=self._database)
         self.database_url = url.render_as_string(hide_password=False)
         return self.database_url
@@ -149,6 +154,8 @@ class Cluster:
         return create_engine(make_url(self.postgres_url), isolation_level="AUTOCOMMIT")
 
     def drop_database(self) -> None:
+        """Drop the scratch database, and remove the processes' logs."""
+        shutil.rmtree(self.folder, ignore_errors=True)
         if not self._database:
             return
         admin = self._admin()
@@ -239,6 +246,11 @@ class Cluster:
             "FAKETIME": f"{self.clock_shift:+d}",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # waits and timeouts run in real time
             "NO_FAKE_STAT": "1",  # file times as they are
+            # Its "monotonic fix" (for pthread_cond_timedwait, under Python's locks) stalled
+            # the workers' threads for seconds here (a lease insert left uncommitted for up to
+            # 12 s); without it both run their slot within milliseconds, as workers without
+            # libfaketime do on a real fire time.
+            "FAKETIME_FORCE_MONOTONIC_FIX": "0",
         }
         for n in range(count):
             argv = [sys.executable, "-m", "bot", "worker"]
@@ -257,8 +269,9 @@ class Cluster:
                     raise RuntimeError(f"{process.name} did not start:\n{process.output()[-3000:]}")
                 time.sleep(0.1)
 
-    def worker_holders(self, timeout: float = 60.0) -> dict[str, str]:
-        """Each worker's lease holder name, from the line it logs once it is scheduling."""
+    def worker_holders(self, timeout: float = 60.0) -> dict[str, tuple[str, datetime]]:
+        """Each worker's lease holder name and when (by its clock) it began scheduling, from
+        the line it logs then."""
         deadline = time.monotonic() + timeout
         while True:
             holders = {}
@@ -266,7 +279,8 @@ class Cluster:
                 for entry in worker.log_entries():
                     message = str(entry.get("message", ""))
                     if entry.get("logger") == "bot.scheduler" and message.startswith("worker "):
-                        holders[worker.name] = message.split()[1].rstrip(":")
+                        started = datetime.fromisoformat(str(entry["time"]))
+                        holders[worker.name] = (message.split()[1].rstrip(":"), started)
             if len(holders) == len(self.workers):
                 return holders
             for worker in self.workers:

@@ -14,9 +14,13 @@ requests go to both servers at once, the same click often to each of them:
 and then what Stripe, Slack and the database hold is compared with what was accepted: one
 succeeded PaymentIntent per paid invoice (read from localstripe with the `stripe` library),
 credits granted once per purchase, the balance exact, every accepted user change present, one
-admin left, invoice numbers gap-free. Meanwhile both workers' clocks reach 09:00 in London:
-each job due then runs once between them (one `job_leases` row per slot, one run in their
-logs, one digest in the finance channel).
+admin left, invoice numbers gap-free. Both workers run beside the servers throughout, their
+clocks shifted so that 09:00 in London comes about 20 s after they start: each job due then
+runs once between them (one `job_leases` row per slot, one run in their logs, one digest in
+the finance channel).
+
+The last test is a lost update that remains, kept as a strict xfail until it is fixed: two
+admins saving "Choose notifications" forms opened at the same time.
 
 PostgreSQL only (TEST_DATABASE_URL names the server; a scratch database is created beside it
 and dropped afterwards); the worker test needs libfaketime (`apt-get install libfaketime`).
@@ -39,12 +43,14 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot import credits, invoices, pricing
 from bot.accounts import set_finance_channel
 from bot.deps import Deps, build_deps
 from bot.gateway import make_stripe_client
 from bot.invoices import format_invoice_number
+from bot.notifications import Kind
 from bot.payments import Payments
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_requests import (
@@ -55,8 +61,9 @@ from bot.sandbox.slack_requests import (
     users_select,
 )
 from bot.scheduler import JOBS, slot_key
+from bot.ui.finance import ACCOUNT_KINDS, MONEY_KINDS
 from bot.ui.ids import Act, Blk, Cb
-from bot.users import add_user
+from bot.users import add_user, change_role
 from store.db import transaction
 from store.enums import InvoiceKind, InvoiceStatus, LedgerKind, PaymentStatus, Role
 from store.models import (
@@ -66,11 +73,13 @@ from store.models import (
     CreditLedgerEntry,
     Invoice,
     JobLease,
+    NotificationPreference,
     Payment,
 )
 from tests.factories import make_account
 from tests.instances.cluster import LONDON, Cluster, faketime_library
 from tests.payments.conftest import VISA, gateway_for_tests, stripe_settings
+from tests.slack.conftest import text_of
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(
@@ -83,7 +92,8 @@ BOT_TOKEN = "xoxb-instances-token"
 USAGE_TOKEN = "instances-usage-token"
 TEAM_ID = "T0MULTI"
 ADMIN, ADMIN_2 = "UADMIN", "UADMIN2"
-BUYERS = {"UBUY1": 100, "UBUY2": 250, "UBUY3": 40, "UBUY4": 600}  # finance: credits each buys
+ADMIN_3 = "UADMIN3"  # finance until the notifications test makes them a second admin
+BUYERS = {f"UBUY{n}": q for n, q in enumerate((100, 250, 40, 600, 1, 99, 500, 1_234))}  # finance
 PAYERS = ("UPAY1", "UPAY2", "UPAY3")  # finance
 NEWCOMERS = tuple(f"UNEW{n}" for n in range(8))  # added by the two admins, four each
 PORTAL_CHANNEL, FINANCE_CHANNEL = "C0PORTAL", "C0FINANCE"
@@ -117,7 +127,7 @@ class Running:
 def running() -> Iterator[Running]:
     assert POSTGRES_URL is not None
     slack = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID, team_name="Multi Ltd").start()
-    for user in (ADMIN, ADMIN_2, *BUYERS, *PAYERS, *NEWCOMERS):
+    for user in (ADMIN, ADMIN_2, ADMIN_3, *BUYERS, *PAYERS, *NEWCOMERS):
         slack.add_user(user, user.lower())
     slack.add_channel(PORTAL_CHANNEL, "portal")
     slack.add_channel(FINANCE_CHANNEL, "finance")
@@ -141,10 +151,10 @@ def running() -> Iterator[Running]:
         )
         deps = build_deps(settings)
         deps = replace(deps, gateway=gateway_for_tests(settings))
+        if faketime_library() is not None:  # first: their jobs fall due 20 s after this
+            cluster.start_workers()
         account_id, service_invoices = arrange(deps, stripe_server)
         cluster.start_servers()
-        if faketime_library() is not None:
-            cluster.start_workers()
         cluster.wait_until_serving()
         # Stripe's webhooks go to the second server while the first may be settling.
         stripe_server.register_webhook(f"{cluster.servers[1]}/stripe/webhook")
@@ -174,7 +184,7 @@ def arrange(deps: Deps, stripe_server: Any) -> tuple[int, list[int]]:
             added_by=ADMIN,
             now=now,
         )
-        for user in (*BUYERS, *PAYERS):
+        for user in (*BUYERS, *PAYERS, ADMIN_3):
             add_user(
                 session=session,
                 account=account,
@@ -225,14 +235,22 @@ def arrange(deps: Deps, stripe_server: Any) -> tuple[int, list[int]]:
 # -- Helpers ---------------------------------------------------------------------------------------
 
 
-def top_modal(slack: FakeSlack, user: str, callback_id: str, timeout: float = 15.0) -> Any:
-    """The modal on top of `user`'s stack once it is the one with `callback_id`."""
+def top_id(slack: FakeSlack, user: str) -> str | None:
+    stack = slack.modal_stack(user)
+    return str(stack[-1]["id"]) if stack else None
+
+
+def top_modal(
+    slack: FakeSlack, user: str, callback_id: str, *, replacing: str | None, timeout: float = 15.0
+) -> Any:
+    """The modal on top of `user`'s stack once it is a new one (not `replacing`) with
+    `callback_id`."""
     deadline = time.monotonic() + timeout
     while True:
         stack = slack.modal_stack(user)
-        if stack and stack[-1].get("callback_id") == callback_id:
+        if stack and stack[-1].get("callback_id") == callback_id and stack[-1]["id"] != replacing:
             return stack[-1]
-        assert time.monotonic() < deadline, f"{user}: no {callback_id} modal; stack {stack}"
+        assert time.monotonic() < deadline, f"{user}: no new {callback_id} modal; stack {stack}"
         time.sleep(0.05)
 
 
@@ -269,16 +287,17 @@ def submit(
 def buy_credits(running: Running, index: int, user: str, quantity: int) -> list[int]:
     """`/portal buy N` on one server, Confirm on the other, then Pay Now four times at once:
     twice on each server, one of them Slack's retry. The HTTP statuses of the four."""
+    before = top_id(running.slack, user)
     with running.sender(index) as sender:
         opened = sender.slash_command(
             user, f"buy {quantity}", channel_id=PORTAL_CHANNEL, channel_name="portal"
         )
     assert opened.status_code == 200, opened.text
-    modal = top_modal(running.slack, user, Cb.PURCHASE_CREDITS)
+    modal = top_modal(running.slack, user, Cb.PURCHASE_CREDITS, replacing=before)
     entered = {Blk.CREDITS: {Act.CREDITS_INPUT: plain_text(str(quantity))}}
     pushed = submit(running, index + 1, user, modal, entered)
     assert pushed.json()["response_action"] == "push", pushed.text
-    confirm = top_modal(running.slack, user, Cb.PURCHASE_CONFIRM)
+    confirm = top_modal(running.slack, user, Cb.PURCHASE_CONFIRM, replacing=modal["id"])
     presses = all_at_once(
         [
             lambda: submit(running, index, user, confirm, {}),
@@ -292,10 +311,11 @@ def buy_credits(running: Running, index: int, user: str, quantity: int) -> list[
 
 def pay_invoices(running: Running, index: int, user: str, chosen: list[int]) -> list[int]:
     """`/portal pay`, tick `chosen`, Pay Now: the same press sent to both servers at once."""
+    before = top_id(running.slack, user)
     with running.sender(index) as sender:
         opened = sender.slash_command(user, "pay", channel_id=PORTAL_CHANNEL, channel_name="portal")
     assert opened.status_code == 200, opened.text
-    modal = top_modal(running.slack, user, Cb.PAY_INVOICES)
+    modal = top_modal(running.slack, user, Cb.PAY_INVOICES, replacing=before)
     ticked = {Blk.INVOICES: {Act.INVOICES_INPUT: checkboxes([str(i) for i in chosen])}}
     presses = all_at_once(
         [
@@ -331,9 +351,10 @@ def report_usage(running: Running, reference: str) -> list[int]:
 def add_people(running: Running, index: int, admin: str, people: list[str]) -> None:
     """ "Add user" for each of `people` in turn, alternating between the servers."""
     for n, person in enumerate(people):
+        before = top_id(running.slack, admin)
         with running.sender(index + n) as sender:
             sender.block_action(admin, Act.ADD_USER, channel_id=PORTAL_CHANNEL)
-        modal = top_modal(running.slack, admin, Cb.ADD_USER)
+        modal = top_modal(running.slack, admin, Cb.ADD_USER, replacing=before)
         values = {
             Blk.USER: {Act.USER_INPUT: users_select(person)},
             Blk.ROLE: {Act.ROLE_INPUT: static_select("viewer")},
@@ -353,6 +374,17 @@ def remove_each_other(running: Running) -> list[int]:
             ).status_code
 
     return all_at_once([lambda: remove(0, ADMIN, ADMIN_2), lambda: remove(1, ADMIN_2, ADMIN)])
+
+
+def said_to(running: Running, users: tuple[str, ...]) -> list[str]:
+    """What `users` were told, privately or in their modals (for a failing assertion)."""
+    return [
+        f"{call.method} {call.params.get('user') or call.params.get('view_id')}: "
+        + text_of(call.params)[:300]
+        for call in running.slack.calls()
+        if call.method in ("chat.postEphemeral", "views.update", "response_url")
+        and (call.params.get("user") in users or call.method == "views.update")
+    ]
 
 
 # -- Reading back ----------------------------------------------------------------------------------
@@ -416,17 +448,17 @@ def test_two_servers_under_concurrent_load_lose_nothing_and_charge_once(
     assert usage_statuses == {201: USAGE_REPORTS, 200: USAGE_REPORTS}
     assert removals == [200, 200]
 
-    def purchases_settled() -> bool:
-        paid = running.read(
-            lambda s: s.scalar(
-                select(func.count())
-                .select_from(Invoice)
-                .where(Invoice.kind == InvoiceKind.CREDITS, Invoice.status == InvoiceStatus.PAID)
-            )
-        )
-        return int(paid) == len(BUYERS) and unsettled_payments(running) == 0
+    # Every Pay Now press, wherever it landed, ends by showing its outcome in its modal; the
+    # charges happen after the acks, so the state is read once every press has been answered.
+    presses = 4 * len(BUYERS) + 2 * 3 + 2 * 2
 
-    wait_until(purchases_settled, 30, "every purchase and payment to settle")
+    def every_press_answered() -> bool:
+        return (
+            len(running.slack.calls("views.update")) >= presses and unsettled_payments(running) == 0
+        )
+
+    wait_until(every_press_answered, 30, "every Pay Now press to be answered")
+    time.sleep(1)  # a charge made late by some press would show in what follows
 
     # -- No double charge: one succeeded PaymentIntent per paid invoice, for its amount.
     every_invoice = running.read(lambda s: list(s.scalars(select(Invoice).order_by(Invoice.id))))
@@ -444,19 +476,18 @@ def test_two_servers_under_concurrent_load_lose_nothing_and_charge_once(
     # choices that held it; the second round's three by one payment.
     assert by_number[format_invoice_number(2)].status is InvoiceStatus.PAID
     later = [by_number[format_invoice_number(n)].status for n in (4, 5, 6)]
-    assert later == [InvoiceStatus.PAID] * 3
+    assert later == [InvoiceStatus.PAID] * 3, said_to(running, PAYERS)
     payments = running.read(lambda s: list(s.scalars(select(Payment))))
     assert sum(p.status is PaymentStatus.SUCCEEDED for p in payments) == len(intents)
 
     # -- Credits: one invoice and one grant per purchase; the balance is every change.
-    bought = running.read(
-        lambda s: list(
-            s.scalars(
-                select(Invoice).where(Invoice.kind == InvoiceKind.CREDITS).order_by(Invoice.id)
-            )
-        )
+    bought: dict[int, int] = running.read(
+        lambda s: {
+            i.id: credits.credits_on_invoice(i)
+            for i in s.scalars(select(Invoice).where(Invoice.kind == InvoiceKind.CREDITS))
+        }
     )
-    assert sorted(credits.credits_on_invoice(i) for i in bought) == sorted(BUYERS.values())
+    assert sorted(bought.values()) == sorted(BUYERS.values())
     assert set(BUYERS) <= {p.requested_by for p in payments if p.status is PaymentStatus.SUCCEEDED}
     grants = running.read(
         lambda s: list(
@@ -465,7 +496,7 @@ def test_two_servers_under_concurrent_load_lose_nothing_and_charge_once(
             )
         )
     )
-    assert sorted(g.invoice_id for g in grants) == sorted(i.id for i in bought)
+    assert sorted(g.invoice_id for g in grants) == sorted(bought)
     balance = running.read(lambda s: credits.balance(session=s, account_id=running.account_id))
     assert balance == sum(BUYERS.values()) - USAGE_REPORTS * USAGE_CREDITS
 
@@ -481,8 +512,7 @@ def test_two_servers_under_concurrent_load_lose_nothing_and_charge_once(
     for n, person in enumerate(NEWCOMERS):
         assert members[person] == (Role.VIEWER, ADMIN if n < 4 else ADMIN_2)
     admins = [user for user, (role, _) in members.items() if role is Role.ADMIN]
-    assert len(admins) == 1
-    assert admins[0] in (ADMIN, ADMIN_2)
+    assert admins in ([ADMIN], [ADMIN_2])  # one of the two is left
     removed = running.read(
         lambda s: list(
             s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "user.removed"))
@@ -533,18 +563,18 @@ def test_each_scheduled_job_runs_once_across_both_workers(running: Running) -> N
         )
         return found
 
-    # Both workers started before the slot (their clocks are shifted by the same amount).
-    started_by = fire - timedelta(seconds=cluster.clock_shift)
-    assert datetime.now(UTC) < started_by, "the workers started after their jobs fell due"
+    # Both workers were scheduling before the slot (their clocks are shifted alike).
+    assert all(started < fire for _, started in holders.values()), (holders, fire)
+    fire_in_real_time = fire - timedelta(seconds=cluster.clock_shift)
     wait_until(
         lambda: len(leases()) == len(due) and all(lease.finished_at for lease in leases()),
-        timeout=max(5.0, (started_by - datetime.now(UTC)).total_seconds() + 30),
+        timeout=max(5.0, (fire_in_real_time - datetime.now(UTC)).total_seconds() + 30),
         what=f"the {slot} runs of {due} to finish",
     )
     time.sleep(2)  # a late second run, if there were one, would show now
     found = leases()
     assert sorted(lease.job_id for lease in found) == due  # one lease per (job, slot)
-    assert {lease.holder for lease in found} <= set(holders.values())
+    assert {lease.holder for lease in found} <= {holder for holder, _ in holders.values()}
     assert all(lease.outcome and not lease.outcome.startswith("failed") for lease in found)
 
     # In the workers' logs: each job ran once for the slot, whichever worker fired it.
@@ -568,8 +598,95 @@ def test_each_scheduled_job_runs_once_across_both_workers(running: Running) -> N
         and str(call.params.get("text", "")).startswith("Daily digest")
     ]
     assert len(digests) == 1
-    print(
-        f"\n{slot}: {', '.join(due)} ran once each; the other worker skipped "
-        f"{sum(skipped.values())} of them (lease held), leases held by "
-        f"{sorted(Counter(lease.holder for lease in found).values())}"
+    held = ", ".join(
+        f"{lease.job_id} {(lease.finished_at - lease.taken_at).total_seconds():.3f} s"
+        for lease in found
+        if lease.finished_at is not None
     )
+    print(
+        f"\n{slot}: {', '.join(due)} ran once each (leases held: {held}); the other worker "
+        f"skipped {sum(skipped.values())} of them"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lost update: the notifications form saves the whole set of kinds it was opened "
+    "with, so of two admins' changes made from forms open at the same time the later one "
+    "silently undoes the other's (handlers/finance.py, bot.notifications.set_kinds)",
+)
+def test_two_admins_turning_off_different_notifications_at_once_keep_both(
+    running: Running,
+) -> None:
+    """Two admins open "Choose notifications" on different servers; one turns off "User added
+    or removed", the other "Payment failed", and both press Save at the same moment. Both
+    changes were accepted ("successfully updated"), so both kinds should be off."""
+
+    def admins_now(session: Session) -> list[str]:
+        return sorted(
+            session.scalars(
+                select(AccountUser.slack_user_id).where(
+                    AccountUser.account_id == running.account_id, AccountUser.role == Role.ADMIN
+                )
+            )
+        )
+
+    if len(running.read(admins_now)) < 2:  # the load test left one admin: a second one
+        with transaction(running.deps.session_factory) as session:
+            change_role(
+                session=session,
+                account=session.get_one(Account, running.account_id),
+                slack_user_id=ADMIN_3,
+                role=Role.ADMIN,
+                actor=running.read(admins_now)[0],
+                now=datetime.now(UTC),
+            )
+    admins: list[str] = running.read(admins_now)[:2]
+    assert len(admins) == 2
+    turned_off = {admins[0]: Kind.USERS, admins[1]: Kind.PAYMENT_FAILED}
+    forms = {}
+    for server, admin in enumerate(admins):
+        before = top_id(running.slack, admin)
+        with running.sender(server) as sender:
+            sender.block_action(admin, Act.FINANCE_NOTIFICATIONS, channel_id=PORTAL_CHANNEL)
+        forms[admin] = top_modal(running.slack, admin, Cb.FINANCE_NOTIFICATIONS, replacing=before)
+
+    def save(server: int, admin: str) -> requests.Response:
+        off = turned_off[admin]
+        values = {
+            Blk.NOTIFY_MONEY: {
+                Act.NOTIFY_MONEY_INPUT: checkboxes(k.value for k in MONEY_KINDS if k is not off)
+            },
+            Blk.NOTIFY_ACCOUNT: {
+                Act.NOTIFY_ACCOUNT_INPUT: checkboxes(k.value for k in ACCOUNT_KINDS if k is not off)
+            },
+            Blk.PAYMENT_THRESHOLD: {Act.PAYMENT_THRESHOLD_INPUT: plain_text("")},
+        }
+        return submit(running, server, admin, forms[admin], values)
+
+    answers = all_at_once([lambda: save(0, admins[0]), lambda: save(1, admins[1])])
+    assert [answer.status_code for answer in answers] == [200, 200]
+    wait_until(
+        lambda: (
+            sum(
+                "successfully updated" in text_of(call.params)
+                for call in running.slack.calls()
+                if call.method == "chat.postMessage" and call.params.get("channel") in admins
+            )
+            >= 2
+        ),
+        15,
+        "both admins to be told their settings were saved",
+    )
+    enabled = running.read(
+        lambda s: {
+            p.kind: p.enabled
+            for p in s.scalars(
+                select(NotificationPreference).where(
+                    NotificationPreference.account_id == running.account_id
+                )
+            )
+        }
+    )
+    assert enabled.get(Kind.USERS, True) is False
+    assert enabled.get(Kind.PAYMENT_FAILED, True) is False

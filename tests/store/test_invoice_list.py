@@ -4,10 +4,9 @@ import math
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bot import invoice_list
 from bot.invoice_list import (
     Direction,
     InvoicePage,
@@ -176,18 +175,15 @@ def test_sqlite_reads_pages_from_the_account_sequence_index(session: Session) ->
     assert "TEMP B-TREE" not in detail  # no sort: the index gives the order
 
 
-@pytest.mark.parametrize("skip_without_counting", [0, 1_000], ids=["counted", "skipped"])
 @pytest.mark.parametrize("size", [3, 5, 10])
 def test_every_page_by_number_is_the_page_next_leads_to(
     session: Session,
     two_accounts: tuple[Account, Account, list[Invoice]],
-    monkeypatch: pytest.MonkeyPatch,
     size: int,
-    skip_without_counting: int,
 ) -> None:
-    """Each page jumped to, whichever end it is read from, has the rows, number and buttons of
-    the same page reached by "Next" from page 1; one past the last is page 1, saying so."""
-    monkeypatch.setattr(invoice_list, "SKIP_WITHOUT_COUNTING", skip_without_counting)
+    """Each page jumped to has the rows, number and buttons of the same page reached by "Next"
+    from page 1 (25 invoices: a last page of 1, of 5 and of 5); one past the last is page 1,
+    saying so."""
     mine, _, _ = two_accounts
     walked = [first_page(session=session, account_id=mine.id, size=size)]
     while walked[-1].older is not None:
@@ -205,34 +201,3 @@ def test_every_page_by_number_is_the_page_next_leads_to(
     past = page_number(session=session, account_id=mine.id, number=len(walked) + 1, size=size)
     assert (past.number, past.missing_page, past.page_count) == (1, len(walked) + 1, len(walked))
     assert numbers(past) == numbers(walked[0])
-
-
-def test_a_page_in_the_older_half_is_read_from_the_oldest_end(
-    session: Session,
-    two_accounts: tuple[Account, Account, list[Invoice]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Jumping to the last of 25 pages counts the account's invoices and reads the oldest one
-    from the oldest end, rather than skipping the 24 entries in front of it; page 10 (in the
-    newer half) is still read from the newest end."""
-    monkeypatch.setattr(invoice_list, "SKIP_WITHOUT_COUNTING", 0)
-    mine, _, own = two_accounts
-    statements: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(" ".join(statement.upper().split()))
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", note)
-    try:
-        last = page_number(session=session, account_id=mine.id, number=25, size=1)
-        tenth = page_number(session=session, account_id=mine.id, number=10, size=1)
-    finally:
-        event.remove(bind, "before_cursor_execute", note)
-    assert (last.number, numbers(last), last.older) == (25, [own[0].number], None)
-    assert (tenth.number, numbers(tenth)) == (10, [own[15].number])
-    read = [s for s in statements if "OFFSET" in s]
-    assert len(read) == 2
-    assert "ORDER BY INVOICES.SEQUENCE ASC" in read[0]
-    assert "ORDER BY INVOICES.SEQUENCE DESC" in read[1]
-    assert sum("COUNT(" in s for s in statements) == 2  # each jump counted once
