@@ -10,7 +10,7 @@ UV := $(BIN)/uv
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint migrate bench clean lock
+.PHONY: help install run test lint migrate bench clean lock system-packages
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,13 +31,21 @@ install: $(STAMP) ## Create .venv and install the app with its pinned dependenci
 run: $(STAMP) ## Start the app: real Slack when tokens are set, else the sandbox on :3000
 	$(BIN)/python -m bot run
 
-# The browser tests drive Debian's Chromium; nothing downloads a browser of its own.
-CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+# What the tests need from Debian, installed only when missing: Chromium for the browser tests
+# (nothing downloads a browser of its own) and libfaketime, which moves the clock of the worker
+# processes in tests/instances so that a scheduled job falls due within seconds.
+SYSTEM_PACKAGES := chromium libfaketime
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-test: $(STAMP) $(CHROMIUM) ## Lint, type-check and run the whole test suite
+system-packages:
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from Debian: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test: $(STAMP) system-packages ## Lint, type-check and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
