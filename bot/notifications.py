@@ -20,7 +20,7 @@ undoes what was done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -551,16 +551,21 @@ def set_kinds(
     *,
     session: Session,
     account: Account,
-    enabled: set[Kind],
+    turn_on: Collection[Kind],
+    turn_off: Collection[Kind],
     threshold: Money | None,
+    set_threshold: bool,
     actor: str,
     now: datetime,
-) -> None:
-    """Which kinds are sent, and the payment threshold (routes are kept)."""
-    if threshold is not None and threshold.currency != account.currency:
+) -> set[Kind]:
+    """Turn kinds on and off, and set the payment threshold when `set_threshold` (routes are
+    kept). Only the kinds named change: a save from a form opened before someone else's save
+    keeps their changes. Returns the kinds that are on now."""
+    if set_threshold and threshold is not None and threshold.currency != account.currency:
         raise FieldError(THRESHOLD_FIELD, f"Enter the amount in {account.currency}.")
-    row = settings_row(session=session, account_id=account.id, now=now)
-    row.payment_threshold_minor = threshold.amount_minor if threshold is not None else None
+    row = settings_row(session=session, account_id=account.id, now=now)  # locked: one at a time
+    if set_threshold:
+        row.payment_threshold_minor = threshold.amount_minor if threshold is not None else None
     row.updated_at = now
     existing = {
         p.kind: p
@@ -568,17 +573,19 @@ def set_kinds(
             select(NotificationPreference).where(NotificationPreference.account_id == account.id)
         )
     }
-    for kind in Kind:
-        wanted = kind in enabled
+    changes = dict.fromkeys(turn_on, True) | dict.fromkeys(turn_off, False)
+    for kind, wanted in changes.items():
         preference = existing.get(kind)
         if preference is None:
             if wanted:
                 continue  # no row: on, to the finance channel
             preference = NotificationPreference(account_id=account.id, kind=kind, updated_at=now)
             session.add(preference)
+            existing[kind] = preference
         if preference.enabled != wanted:
             preference.enabled = wanted
             preference.updated_at = now
+    enabled = {kind for kind in Kind if kind not in existing or existing[kind].enabled}
     audit.record(
         session=session,
         account_id=account.id,
@@ -586,8 +593,11 @@ def set_kinds(
         action="notifications.kinds_set",
         now=now,
         off=sorted(kind.value for kind in Kind if kind not in enabled),
+        turned_on=sorted(kind.value for kind in turn_on),
+        turned_off=sorted(kind.value for kind in turn_off),
         payment_threshold_minor=row.payment_threshold_minor,
     )
+    return enabled
 
 
 def parse_kind(value: str) -> Kind:

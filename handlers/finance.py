@@ -10,6 +10,7 @@ invited the app, and the answer says how.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,7 @@ from bot import notifications
 from bot.accounts import set_finance_channel
 from bot.deps import Deps
 from bot.errors import FieldError, UserFacingError
+from bot.money import Money
 from bot.notifications import FeedSettings, Kind
 from bot.portal import Visitor
 from bot.roles import Action
@@ -235,9 +237,31 @@ def _ticked(view: dict[str, Any], block_id: str, action_id: str) -> set[Kind]:
 
 
 @dataclass(frozen=True, slots=True)
-class NotificationsForm:
-    enabled: set[Kind]
+class Shown:
+    """What a "Choose notifications" form showed when it was opened (its private_metadata)."""
+
+    on: frozenset[Kind]
     threshold: str
+
+    @classmethod
+    def parse(cls, metadata: Any) -> Shown | None:
+        """None for anything that is not what `notifications_modal` wrote."""
+        if not isinstance(metadata, str):
+            return None
+        try:
+            shown: Any = json.loads(metadata)
+            on = frozenset(Kind(value) for value in shown["on"])
+            threshold = shown["threshold"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        return cls(on=on, threshold=threshold) if isinstance(threshold, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsForm:
+    ticked: set[Kind]
+    threshold: str
+    shown: Shown | None
 
     @classmethod
     def parse(cls, view: dict[str, Any]) -> NotificationsForm:
@@ -246,7 +270,26 @@ class NotificationsForm:
         if money - set(finance_ui.MONEY_KINDS) or account - set(finance_ui.ACCOUNT_KINDS):
             raise FieldError(Blk.NOTIFY_MONEY, "Choose from the list.")
         threshold = field_value(view, Blk.PAYMENT_THRESHOLD, Act.PAYMENT_THRESHOLD_INPUT)
-        return cls(enabled=money | account, threshold=threshold)
+        shown = Shown.parse(view.get("private_metadata"))
+        return cls(ticked=money | account, threshold=threshold, shown=shown)
+
+    def turned_on(self) -> set[Kind]:
+        return self.ticked - self.shown.on if self.shown is not None else self.ticked
+
+    def turned_off(self) -> set[Kind]:
+        if self.shown is None:  # a form that does not say what it showed says everything
+            return set(Kind) - self.ticked
+        return set(self.shown.on - self.ticked)
+
+    def threshold_changed(self, threshold: Money | None, currency: str) -> bool:
+        """Whether the amount entered differs from the one the form showed."""
+        if self.shown is None:
+            return True
+        try:
+            shown = notifications.parse_threshold(self.shown.threshold, currency=currency)
+        except FieldError:
+            return True
+        return threshold != shown
 
 
 def _on_notifications_submitted(
@@ -259,17 +302,20 @@ def _on_notifications_submitted(
         form = NotificationsForm.parse(view)
         with unit_of_work(deps, req.origin) as (session, visitor):
             account = visitor.require(Action.SET_FINANCE_CHANNEL)
-            notifications.set_kinds(
+            threshold = notifications.parse_threshold(form.threshold, currency=account.currency)
+            enabled = notifications.set_kinds(
                 session=session,
                 account=account,
-                enabled=form.enabled,
-                threshold=notifications.parse_threshold(form.threshold, currency=account.currency),
+                turn_on=form.turned_on(),
+                turn_off=form.turned_off(),
+                threshold=threshold,
+                set_threshold=form.threshold_changed(threshold, account.currency),
                 actor=req.origin.user_id,
                 now=deps.clock(),
             )
             session.flush()
             _account, feed = _feed(deps, visitor, session, Action.SET_FINANCE_CHANNEL)
-        off = [finance_ui.KIND_LABELS[kind] for kind in Kind if kind not in form.enabled]
+        off = [finance_ui.KIND_LABELS[kind] for kind in Kind if kind not in enabled]
         details = [f"Off: {', '.join(off)}." if off else "Every notification is on."]
         if feed.payment_threshold is not None:
             details.append(f"Payments under {feed.payment_threshold} are not posted.")

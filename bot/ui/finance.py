@@ -7,6 +7,7 @@ modals are what `/portal finance` shows an admin.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -494,8 +495,13 @@ def _checkbox_input(
 
 
 def notifications_modal(feed: FeedSettings) -> dict[str, Any]:
-    """ "Choose notifications": each kind on or off, and the payment threshold."""
+    """ "Choose notifications": each kind on or off, and the payment threshold.
+
+    The modal carries what it showed (`shown_notifications`), so that saving it changes only
+    what this person changed, not what someone else changed while it was open.
+    """
     threshold = feed.payment_threshold
+    shown_threshold = f"{threshold.major:f}" if threshold is not None else ""
     blocks: list[Block] = [
         text_section("Tick what the finance channel should receive."),
         _checkbox_input(Blk.NOTIFY_MONEY, Act.NOTIFY_MONEY_INPUT, "Money", MONEY_KINDS, feed),
@@ -510,14 +516,24 @@ def notifications_modal(feed: FeedSettings) -> dict[str, Any]:
             Blk.PAYMENT_THRESHOLD,
             Act.PAYMENT_THRESHOLD_INPUT,
             "Only payments of at least",
-            initial=f"{threshold.major:f}" if threshold is not None else None,
+            initial=shown_threshold or None,
             placeholder="e.g. 100",
             optional=True,
             hint=f"In {feed.currency}. Leave it blank to hear about every payment.",
             max_length=16,
         ),
     ]
-    return modal(Cb.FINANCE_NOTIFICATIONS, "Choose notifications", blocks, submit="Save")
+    shown = {
+        "on": sorted(kind.value for kind in Kind if feed.setting(kind).enabled),
+        "threshold": shown_threshold,
+    }
+    return modal(
+        Cb.FINANCE_NOTIFICATIONS,
+        "Choose notifications",
+        blocks,
+        submit="Save",
+        private_metadata=json.dumps(shown, separators=(",", ":")),
+    )
 
 
 def route_modal(feed: FeedSettings) -> dict[str, Any]:

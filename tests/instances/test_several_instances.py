@@ -19,8 +19,8 @@ clocks shifted so that 09:00 in London comes about 20 s after they start: each j
 runs once between them (one `job_leases` row per slot, one run in their logs, one digest in
 the finance channel).
 
-The last test is a lost update that remains, kept as a strict xfail until it is fixed: two
-admins saving "Choose notifications" forms opened at the same time.
+The last test is a lost update this suite found, now fixed: two admins saving "Choose
+notifications" forms opened at the same time, one on each server, keep both changes.
 
 PostgreSQL only (TEST_DATABASE_URL names the server; a scratch database is created beside it
 and dropped afterwards); the worker test needs libfaketime (`apt-get install libfaketime`).
@@ -609,12 +609,6 @@ def test_each_scheduled_job_runs_once_across_both_workers(running: Running) -> N
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lost update: the notifications form saves the whole set of kinds it was opened "
-    "with, so of two admins' changes made from forms open at the same time the later one "
-    "silently undoes the other's (handlers/finance.py, bot.notifications.set_kinds)",
-)
 def test_two_admins_turning_off_different_notifications_at_once_keep_both(
     running: Running,
 ) -> None:

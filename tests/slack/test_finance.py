@@ -331,6 +331,48 @@ def test_users_added_are_announced_unless_turned_off(app: Portal) -> None:
     assert posted(app, FINANCE_CHANNEL, "was removed") == []
 
 
+def test_two_admins_saving_forms_opened_at_once_keep_both_changes(app: Portal) -> None:
+    with_channel(app)
+    add_user(app, WORKSPACE_ADMIN, "admin")
+    app.wait_reply("added")
+    forms = {}
+    for admin in (ADMIN, WORKSPACE_ADMIN):  # both open the form before either saves
+        app.fake.clear()
+        app.sender.block_action(admin, Act.FINANCE_NOTIFICATIONS)
+        forms[admin] = opened_modal(app, admin, Cb.FINANCE_NOTIFICATIONS)
+
+    first = app.sender.view_submission(ADMIN, forms[ADMIN], notifications_values({Kind.USERS}))
+    assert not first.content.strip()
+    second = app.sender.view_submission(
+        WORKSPACE_ADMIN,
+        forms[WORKSPACE_ADMIN],
+        notifications_values({Kind.CARD_EXPIRING}, threshold="250"),
+    )
+    assert not second.content.strip()
+
+    account_id = app.account().id
+
+    def off_and_threshold(session: Session) -> tuple[set[Kind], int | None]:
+        off = {p.kind for p in session.scalars(select(NotificationPreference)) if not p.enabled}
+        return off, session.get_one(FinanceSettings, account_id).payment_threshold_minor
+
+    assert app.read(off_and_threshold) == ({Kind.USERS, Kind.CARD_EXPIRING}, 25000)
+    # The second admin is told the whole result, their change and the first admin's.
+    told = text_of(app.wait_reply("Payments under £250.00").params)
+    assert "User added or removed" in told
+    assert finance_ui.KIND_LABELS[Kind.CARD_EXPIRING] in told
+
+    # A form that leaves the threshold as it showed it keeps a threshold set since.
+    app.fake.clear()
+    app.sender.block_action(ADMIN, Act.FINANCE_NOTIFICATIONS)
+    stale = opened_modal(app, ADMIN, Cb.FINANCE_NOTIFICATIONS)
+    choose_notifications(app, off={Kind.USERS, Kind.CARD_EXPIRING}, threshold="500")
+    app.sender.view_submission(
+        ADMIN, stale, notifications_values({Kind.USERS, Kind.CARD_EXPIRING}, threshold="250")
+    )
+    assert app.read(off_and_threshold) == ({Kind.USERS, Kind.CARD_EXPIRING}, 50000)
+
+
 def test_a_bad_threshold_is_refused_under_its_field(app: Portal) -> None:
     with_channel(app)
     before = feed_snapshot(app)
