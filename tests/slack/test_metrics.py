@@ -6,11 +6,6 @@ what other tests did to the same app does not matter.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -38,6 +33,7 @@ from store.migrate import upgrade_to_head
 from store.models import Payment
 from tests.conftest import NOW, reset_database
 from tests.payments import conftest as pay
+from tests.served import serve_env, served
 from tests.slack.conftest import (
     ADMIN,
     BOT_TOKEN,
@@ -394,39 +390,16 @@ def test_under_gunicorn_with_two_workers_metrics_add_up_every_worker(tmp_path: P
     multiproc.mkdir()
     (multiproc / "counter_99999.db").write_bytes(b"left by an earlier run")  # emptied at start
     with FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID) as fake:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "STRIPE_API_KEY": "sk_test_unused",
-            "STRIPE_PUBLISHABLE_KEY": "pk_test_unused",
-            "STRIPE_WEBHOOK_SECRET": "whsec_unused",
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-            "METRICS_TOKEN": TOKEN,
-            "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--workers", "2", "--threads", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        env = serve_env(
+            port=port,
+            database=tmp_path / "served.db",
+            slack_api_url=fake.api_url,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            METRICS_TOKEN=TOKEN,
+            PROMETHEUS_MULTIPROC_DIR=str(multiproc),
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    requests.get(f"{base}/healthz", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    assert server.poll() is None, "serve exited"
-                    assert time.monotonic() < deadline, "gunicorn did not start within 30 s"
-                    time.sleep(0.1)
+        with served(env, workers=2, threads=2) as base:
             # New connections each time, so both workers answer some of them.
             for _ in range(40):
                 assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
@@ -442,9 +415,6 @@ def test_under_gunicorn_with_two_workers_metrics_add_up_every_worker(tmp_path: P
                 assert value(samples, "portal_http_requests_total", **healthz) == 41
                 help_command = {"kind": "command", "action": "help", "status": "200"}
                 assert value(samples, "portal_slack_requests_total", **help_command) == 6
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=15)
 
 
 # -- Labels from hostile bodies -------------------------------------------------------------------

@@ -8,11 +8,7 @@ wrong workspace's token finds nobody and fails, as it would in Slack.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,12 +37,12 @@ from store.enums import InvoiceKind
 from store.migrate import upgrade_to_head
 from store.models import Account, AuditEntry, Invoice, Workspace, slack_bots, slack_installations
 from tests.conftest import NOW
+from tests.served import serve_env, served
 from tests.slack.conftest import SIGNING_SECRET, Clock, free_port, text_of
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret"
 AUTHORIZE_URL = "https://slack.example/oauth/v2/authorize"
-ROOT = Path(__file__).parents[2]
 
 
 @dataclass(frozen=True)
@@ -454,32 +450,17 @@ def test_serve_under_gunicorn_installs_and_answers_a_workspace(tmp_path: Path) -
         fake.add_token("xoxb-unused-delta", team.team_id, team_name=team.name)
         fake.uninstall(team.team_id)
         fake.add_user(team.admin, "Delta Admin", is_admin=True, team_id=team.team_id)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-            "SLACK_CLIENT_ID": CLIENT_ID,
-            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-            "SLACK_TOKEN_KEY": new_token_key(),
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "SLACK_AUTHORIZE_URL": AUTHORIZE_URL,
-            "STRIPE_API_KEY": "sk_test_unused",
-            "STRIPE_PUBLISHABLE_KEY": "pk_test_unused",
-            "STRIPE_WEBHOOK_SECRET": "whsec_unused",
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--workers", "2", "--threads", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        env = serve_env(
+            port=port,
+            database=tmp_path / "served.db",
+            slack_api_url=fake.api_url,
+            SLACK_CLIENT_ID=CLIENT_ID,
+            SLACK_CLIENT_SECRET=CLIENT_SECRET,
+            SLACK_TOKEN_KEY=new_token_key(),
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_AUTHORIZE_URL=AUTHORIZE_URL,
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_healthy(server, base)
+        with served(env, workers=2, threads=2) as base:
             # Several tries, so that the install page and the redirect meet both workers.
             for attempt in range(4):
                 done = install(base, fake, team, f"code-delta-{attempt}")
@@ -494,31 +475,6 @@ def test_serve_under_gunicorn_installs_and_answers_a_workspace(tmp_path: Path) -
                 offer = fake.wait_for("users.info", timeout=10)
                 assert offer.token == team.token
                 assert offer.response["ok"] is True
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            finally:
-                if server.stderr:
-                    server.stderr.close()
-        assert server.returncode == 0
-
-
-def wait_until_healthy(server: subprocess.Popen[bytes], base: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            health = requests.get(f"{base}/healthz", timeout=1)
-        except requests.ConnectionError:
-            if server.poll() is not None:
-                raise AssertionError(
-                    server.stderr.read().decode() if server.stderr else ""
-                ) from None
-            assert time.monotonic() < deadline, "gunicorn did not start within 30 s"
-            time.sleep(0.1)
-            continue
-        assert health.status_code == 200
-        return
 
 
 def test_a_token_another_process_just_refreshed_is_used(distributed: Distributed) -> None:
