@@ -281,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         counter = StatementCounter(engine)
         runner = JobRunner(deps, holder="benchmark")
         print(f"Autopay ({settings.AUTOPAY_CONCURRENCY} charges at a time, {engine.dialect.name}):")
+        rates = []
         for label, day, expected in (
             (f"{first:,} invoices", DUE - timedelta(days=1), first),
             (f"{args.invoices:,} invoices", DUE, args.invoices),
@@ -291,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {label:>17}: {expected / seconds:7.1f} invoices/s  "
                 f"{statements / expected:6.1f} SQL statements per invoice  ({seconds:.1f} s)"
             )
+            rates.append(f"{label} at {expected / seconds:.1f}/s")
         with transaction_for(engine) as session:
             paid = session.scalar(
                 select(func.count())
@@ -299,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             accounts_charged = session.scalar(select(func.count(func.distinct(Payment.account_id))))
         print(f"  {paid:,} payments succeeded, on {accounts_charged:,} accounts")
+        print(
+            f"SUMMARY {engine.dialect.name}: {', '.join(rates)}; "
+            f"{paid:,} payments succeeded for {first + args.invoices:,} invoices"
+        )
     finally:
         engine.dispose()
         for server in servers:
