@@ -536,14 +536,7 @@ def blueprint(
         request.max_content_length = MAX_BODY_BYTES
         request.max_form_parts = 20
 
-    @bp.before_request
-    def _rate_limit() -> Response | None:
-        wait = rate_limit.too_soon(limiter)
-        if wait is None:
-            return None
-        response = pages.problem(wait.message, title="Too many attempts", status=429)
-        response.headers["Retry-After"] = str(wait.seconds)
-        return response
+    limit_posts(bp, pages.problem, limiter)
 
     @bp.after_request
     def _secure_headers(response: Response) -> Response:
@@ -585,6 +578,20 @@ class ProblemPage(Protocol):
     def __call__(
         self, message: str, *, title: str, status: int, reference: str | None = None
     ) -> Response: ...
+
+
+def limit_posts(bp: Blueprint, problem: ProblemPage, limiter: rate_limit.SecurePostLimiter) -> None:
+    """Too many POSTs from one address, or to one link: 429 with `Retry-After`, before anything
+    else (CSRF, the database) is looked at."""
+
+    @bp.before_request
+    def _rate_limit() -> Response | None:
+        wait = rate_limit.too_soon(limiter)
+        if wait is None:
+            return None
+        response = problem(wait.message, title="Too many attempts", status=429)
+        response.headers["Retry-After"] = str(wait.seconds)
+        return response
 
 
 def handle_page_errors(

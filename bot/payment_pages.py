@@ -31,7 +31,7 @@ from bot import links, rate_limit
 from bot.deps import Deps
 from bot.errors import PermissionDenied
 from bot.gateway import StripeUnavailable
-from bot.pages import CSRF_FIELD, handle_page_errors, is_https, security_headers
+from bot.pages import CSRF_FIELD, handle_page_errors, is_https, limit_posts, security_headers
 from bot.payment_notifier import card_deliveries, payment_deliveries, send
 from bot.payments import Payments, PaymentUnavailable
 from bot.roles import Action
@@ -386,14 +386,7 @@ def blueprint(
         request.max_content_length = MAX_BODY_BYTES
         request.max_form_parts = 10
 
-    @bp.before_request
-    def _rate_limit() -> Response | None:
-        wait = rate_limit.too_soon(limiter)
-        if wait is None:
-            return None
-        response = pages.problem(wait.message, title="Too many attempts", status=429)
-        response.headers["Retry-After"] = str(wait.seconds)
-        return response
+    limit_posts(bp, pages.problem, limiter)
 
     @bp.route(f"/{links.purpose_slug(LinkPurpose.ADD_CARD)}/<token>", methods=["GET", "POST"])
     def card(token: str) -> Response:

@@ -14,23 +14,24 @@ from typing import Any
 from slack_bolt import App
 
 from bot import audit
-from bot.accounts import account_for_team
 from bot.deps import Deps
-from handlers._support import guard, who
-from store.db import transaction
+from handlers._support import Who, guard, unit_of_work, who
 
 log = logging.getLogger(__name__)
 
 
 def on_app_uninstalled(deps: Deps, body: dict[str, Any]) -> None:
-    team_id = who(body).team_id
+    origin = who(body)
     if deps.installations is not None:
-        deps.installations.delete_all(enterprise_id=body.get("enterprise_id"), team_id=team_id)
-    _record(deps, team_id, "slack.app_uninstalled")
+        deps.installations.delete_all(
+            enterprise_id=body.get("enterprise_id"), team_id=origin.team_id
+        )
+    _record(deps, origin, "slack.app_uninstalled")
 
 
 def on_tokens_revoked(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:
-    team_id = who(body).team_id
+    origin = who(body)
+    team_id = origin.team_id
     enterprise_id = body.get("enterprise_id")
     tokens = event.get("tokens") or {}
     if deps.installations is not None:
@@ -40,21 +41,20 @@ def on_tokens_revoked(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -
             )
         if tokens.get("bot"):
             deps.installations.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
-    _record(deps, team_id, "slack.tokens_revoked")
+    _record(deps, origin, "slack.tokens_revoked")
 
 
-def _record(deps: Deps, team_id: str, action: str) -> None:
+def _record(deps: Deps, origin: Who, action: str) -> None:
     """The account's audit log says the app lost its access; the account itself is kept."""
-    log.info("%s for workspace %s: its Slack tokens were deleted", action, team_id)
-    with transaction(deps.session_factory) as session:
-        account = account_for_team(session=session, team_id=team_id)
+    log.info("%s for workspace %s: its Slack tokens were deleted", action, origin.team_id)
+    with unit_of_work(deps, origin) as (session, visitor):
         audit.record(
             session=session,
-            account_id=account.id if account is not None else None,
+            account_id=visitor.account.id if visitor.account is not None else None,
             actor="slack",
             action=action,
             now=deps.clock(),
-            team=team_id,
+            team=origin.team_id,
         )
 
 
